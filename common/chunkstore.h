@@ -1,0 +1,102 @@
+/*
+ * chunkstore.h - where chunk bytes live, behind one operations struct.
+ *
+ * The local backend keeps each chunk in its own file,
+ * STORE/chunks/ab/cd/<64 hex digits of the id>, fanned out by the first two
+ * bytes of the id (directories made on first use).  A put writes
+ * STORE/tmp/<session>.<n>, starts write-back and renames the file into
+ * place, so a chunk file is never visible half-written; it does not fsync.
+ * chunkstore_sync() then makes every earlier put durable at once (syncfs),
+ * and only after that may the index name those chunks.  A file in the
+ * fan-out that the index does not name is an orphan from a crash and is
+ * removed by gc.
+ *
+ * Bytes are opaque here: compression and hashing belong to the store.
+ */
+#ifndef BL_CHUNKSTORE_H
+#define BL_CHUNKSTORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct chunkstore;
+
+struct chunkstore_ops {
+	/* Store len bytes under id (replacing any file there). */
+	int (*put)(struct chunkstore *cs, const uint8_t id[32],
+		const void *data, size_t len);
+	/* Read the file into buf[cap]; *len its size.  -ENOENT if absent,
+	 * BL_ETOOBIG if larger than cap. */
+	int (*get)(struct chunkstore *cs, const uint8_t id[32], uint8_t *buf,
+		size_t cap, size_t *len);
+	/* 1 if a file for id exists, 0 if not, negative on error. */
+	int (*exists)(struct chunkstore *cs, const uint8_t id[32]);
+	/* Remove; absent is not an error. */
+	int (*del)(struct chunkstore *cs, const uint8_t id[32]);
+	/* Make all earlier puts durable. */
+	int (*sync)(struct chunkstore *cs);
+	/* Call fn for each stored id in fan-out bucket b (0..65535). */
+	int (*list)(struct chunkstore *cs, unsigned int b,
+		int (*fn)(const uint8_t id[32], void *), void *arg);
+	void (*close)(struct chunkstore *cs);
+};
+
+struct chunkstore {
+	const struct chunkstore_ops *ops;
+	uint64_t session;   /* names this process's temp files */
+	uint64_t tmp_seq;   /* next temp file number */
+	int root_fd;        /* STORE/chunks */
+	int tmp_fd;         /* STORE/tmp */
+	char dir[4096];     /* STORE */
+};
+
+#define CHUNKSTORE_BUCKETS 65536u
+
+/* Open the local backend under store directory dir (creating chunks/ and
+ * tmp/).  session names temp files.  Returns 0 or -errno. */
+int chunkstore_open_local(const char *dir, uint64_t session,
+	struct chunkstore **out);
+
+/* Remove temp files left by session (0: every session's). */
+int chunkstore_clean_tmp(struct chunkstore *cs, uint64_t session);
+
+static inline int
+chunkstore_put(struct chunkstore *cs, const uint8_t id[32], const void *d,
+	size_t len)
+{
+	return cs->ops->put(cs, id, d, len);
+}
+
+static inline int
+chunkstore_get(struct chunkstore *cs, const uint8_t id[32], uint8_t *buf,
+	size_t cap, size_t *len)
+{
+	return cs->ops->get(cs, id, buf, cap, len);
+}
+
+static inline int
+chunkstore_exists(struct chunkstore *cs, const uint8_t id[32])
+{
+	return cs->ops->exists(cs, id);
+}
+
+static inline int
+chunkstore_del(struct chunkstore *cs, const uint8_t id[32])
+{
+	return cs->ops->del(cs, id);
+}
+
+static inline int
+chunkstore_sync(struct chunkstore *cs)
+{
+	return cs->ops->sync(cs);
+}
+
+static inline void
+chunkstore_close(struct chunkstore *cs)
+{
+	if (cs != NULL)
+		cs->ops->close(cs);
+}
+
+#endif /* BL_CHUNKSTORE_H */

@@ -1,0 +1,21 @@
+/*
+ * dist_conf.h - branchline-dist's configuration file.
+ */
+#ifndef BL_DIST_CONF_H
+#define BL_DIST_CONF_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct dist_conf {
+	char state_dir[1024];  /* local store, node key and certificate */
+	char primary_url[512]; /* https://host:port of the upstream */
+	uint64_t port;         /* HTTPS port for boot files and children */
+	uint64_t log_level;    /* 0 warnings, 1 info, 2 debug */
+};
+
+/* Defaults, then path's settings.  0 or an error with why. */
+int dist_conf_load(const char *path, struct dist_conf *dc, char *why,
+	size_t whylen);
+
+#endif /* BL_DIST_CONF_H */

@@ -1,0 +1,20 @@
+/*
+ * primary_conf.h - branchline-primary's configuration file.
+ */
+#ifndef BL_PRIMARY_CONF_H
+#define BL_PRIMARY_CONF_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct primary_conf {
+	char state_dir[1024]; /* store, keys, configuration repository */
+	uint64_t port;        /* HTTPS port for the API and replication */
+	uint64_t log_level;   /* 0 warnings, 1 info, 2 debug */
+};
+
+/* Defaults, then path's settings.  0 or an error with why. */
+int primary_conf_load(const char *path, struct primary_conf *pc, char *why,
+	size_t whylen);
+
+#endif /* BL_PRIMARY_CONF_H */

@@ -1,0 +1,61 @@
+# lib.sh - shared helpers for the integration tests (sourced).
+# Needs BL_BIN (the build directory); ctest sets it.
+set -euo pipefail
+
+: "${BL_BIN:?BL_BIN must name the build directory}"
+BL="$BL_BIN/primary/branchline"
+[ -x "$BL" ] || { echo "no $BL: build first" >&2; exit 1; }
+
+T=$(mktemp -d "${TMPDIR:-/tmp}/bl-it.XXXXXX")
+CLEANUP=()
+cleanup() {
+	local c
+	for c in "${CLEANUP[@]}"; do eval "$c" || true; done
+	rm -rf "$T"
+}
+trap cleanup EXIT
+
+pass=0
+fail=0
+ok() { pass=$((pass + 1)); echo "ok - $*"; }
+not_ok() { fail=$((fail + 1)); echo "not ok - $*"; }
+
+# expect_exit CODE DESC CMD...: run CMD, compare its exit status.
+expect_exit() {
+	local want=$1 desc=$2 got=0
+	shift 2
+	"$@" >"$T/out" 2>"$T/err" || got=$?
+	if [ "$got" -eq "$want" ]; then
+		ok "$desc (exit $got)"
+	else
+		not_ok "$desc: exit $got, wanted $want"
+		sed 's/^/    stderr: /' "$T/err" | head -5
+	fi
+}
+
+# expect_err PATTERN DESC: the last command's stderr matches PATTERN.
+expect_err() {
+	if grep -Eq -- "$1" "$T/err"; then
+		ok "$2"
+	else
+		not_ok "$2: stderr lacks /$1/"
+		sed 's/^/    stderr: /' "$T/err" | head -5
+	fi
+}
+
+check() { # check DESC CMD...: CMD must succeed
+	local desc=$1
+	shift
+	if "$@"; then ok "$desc"; else not_ok "$desc"; fi
+}
+
+# Random data of N bytes (fast, not cryptographic).
+randfile() { head -c "$2" /dev/urandom >"$1"; }
+
+finish() {
+	echo "$pass passed, $fail failed"
+	[ "$fail" -eq 0 ]
+}
+
+# jqt FILTER FILE: true if the JSON in FILE satisfies FILTER (quietly).
+jqt() { jq -e "$@" >/dev/null; }
