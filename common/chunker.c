@@ -249,11 +249,12 @@ static uint64_t
 chunker_mask(unsigned int nbits)
 {
 	uint64_t m = 0;
-	unsigned int j;
+	unsigned int j, bit;
 
-	for (j = 0; j < nbits; j++)
-		m |= UINT64_C(1)
-		        << (MASK_HI - j * (MASK_HI - MASK_LO) / (nbits - 1));
+	for (j = 0; j < nbits; j++) {
+		bit = MASK_HI - j * (MASK_HI - MASK_LO) / (nbits - 1);
+		m |= UINT64_C(1) << bit;
+	}
 	return m;
 }
 

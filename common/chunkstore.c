@@ -16,8 +16,8 @@
 #include "fsutil.h"
 #include "hash.h"
 
-/* "ab/cd/" + 64 hex + NUL */
-#define REL_LEN (6 + HASH_HEXLEN + 1)
+/* "abc/" + 64 hex + NUL */
+#define REL_LEN (4 + HASH_HEXLEN + 1)
 
 static void
 rel_path(const uint8_t id[32], char out[REL_LEN])
@@ -25,45 +25,60 @@ rel_path(const uint8_t id[32], char out[REL_LEN])
 	char hex[HASH_HEXLEN + 1];
 
 	hash_hex(id, 32, hex);
-	snprintf(out, REL_LEN, "%.2s/%.2s/%s", hex, hex + 2, hex);
+	snprintf(out, REL_LEN, "%.3s/%s", hex, hex);
 }
 
-/* Create ab/ and ab/cd/ for a chunk path. */
+/* Create the bucket directories that are missing; a marker file records
+ * that all exist so later opens skip the 4,096 mkdir calls. */
 static int
-make_bucket(int root_fd, const char *rel)
+make_buckets(int root_fd)
 {
-	char d[6];
+	char d[8];
+	unsigned int b;
+	int fd;
 
-	memcpy(d, rel, 2);
-	d[2] = '\0';
-	if (mkdirat(root_fd, d, 0755) < 0 && errno != EEXIST)
+	if (faccessat(root_fd, ".buckets", F_OK, 0) == 0)
+		return 0;
+	for (b = 0; b < CHUNKSTORE_BUCKETS; b++) {
+		snprintf(d, sizeof(d), "%03x", b);
+		if (mkdirat(root_fd, d, 0755) < 0 && errno != EEXIST)
+			return -errno;
+	}
+	if (syncfs(root_fd) < 0)
 		return -errno;
-	memcpy(d, rel, 5);
-	d[5] = '\0';
-	if (mkdirat(root_fd, d, 0755) < 0 && errno != EEXIST)
+	if ((fd = openat(root_fd, ".buckets", O_WRONLY | O_CREAT | O_CLOEXEC,
+		     0644)) < 0)
 		return -errno;
+	close(fd);
 	return 0;
 }
 
+static void
+tmp_name(struct chunkstore *cs, char tmp[64])
+{
+	uint64_t n = __atomic_fetch_add(&cs->tmp_seq, 1, __ATOMIC_RELAXED);
+
+	snprintf(tmp, 64, "%016" PRIx64 ".%" PRIu64, cs->session, n);
+}
+
+/* Write a temp file in tmp/ and rename it into place (the portable way). */
 static int
-local_put(struct chunkstore *cs, const uint8_t id[32], const void *data,
+put_renamed(struct chunkstore *cs, const char *rel, const uint8_t *buf,
 	size_t len)
 {
-	char rel[REL_LEN], tmp[64];
+	char tmp[64];
 	int fd, rc;
 
-	rel_path(id, rel);
-	snprintf(tmp, sizeof(tmp), "%016" PRIx64 ".%" PRIu64, cs->session,
-		cs->tmp_seq++);
+	tmp_name(cs, tmp);
 	fd = openat(cs->tmp_fd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
 		0644);
 	if (fd < 0)
 		return -errno;
-	if ((rc = fs_write_all(fd, data, len)) < 0) {
+	if ((rc = fs_write_all(fd, buf, len)) < 0) {
 		close(fd);
 		goto out_unlink;
 	}
-	/* Start write-back now so the batch's sync finds little to do. */
+	/* Start write-back so the batch's sync has less to do. */
 	(void)sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);
 	if (close(fd) < 0) {
 		rc = -errno;
@@ -71,18 +86,117 @@ local_put(struct chunkstore *cs, const uint8_t id[32], const void *data,
 	}
 	if (renameat(cs->tmp_fd, tmp, cs->root_fd, rel) == 0)
 		return 0;
-	if (errno != ENOENT) {
-		rc = -errno;
-		goto out_unlink;
-	}
-	if ((rc = make_bucket(cs->root_fd, rel)) < 0)
-		goto out_unlink;
-	if (renameat(cs->tmp_fd, tmp, cs->root_fd, rel) == 0)
-		return 0;
 	rc = -errno;
 out_unlink:
 	unlinkat(cs->tmp_fd, tmp, 0);
 	return rc;
+}
+
+/*
+ * Write an unnamed file (O_TMPFILE) in the chunk's bucket and link it in
+ * once complete: no temp name, no cross-directory rename, and nothing left
+ * behind by a crash.  With direct, the aligned head of buf is written with
+ * O_DIRECT and the short tail through the page cache.  Returns
+ * -EOPNOTSUPP when the filesystem has no O_TMPFILE.
+ */
+static int
+put_linked(struct chunkstore *cs, const char *rel, const uint8_t *buf,
+	size_t len, int direct)
+{
+	char bucket[4], proc[40];
+	size_t head = direct ? len & ~(size_t)(CHUNKSTORE_ALIGN - 1) : 0;
+	int fd, rc, tries;
+
+	memcpy(bucket, rel, 3);
+	bucket[3] = '\0';
+	fd = openat(cs->root_fd, bucket,
+		O_TMPFILE | O_WRONLY | O_CLOEXEC | (head ? O_DIRECT : 0), 0644);
+	if (fd < 0)
+		return errno == EISDIR || errno == EINVAL ? -EOPNOTSUPP :
+							    -errno;
+	if (head > 0) {
+		if ((rc = fs_write_all(fd, buf, head)) < 0 ||
+		    fcntl(fd, F_SETFL, 0) < 0) { /* O_DIRECT off for the tail */
+			rc = rc < 0 ? rc : -errno;
+			goto out;
+		}
+	}
+	if ((rc = fs_write_all(fd, buf + head, len - head)) < 0)
+		goto out;
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	for (tries = 0; tries < 2; tries++) {
+		if (linkat(AT_FDCWD, proc, cs->root_fd, rel,
+			    AT_SYMLINK_FOLLOW) == 0) {
+			rc = 0;
+			goto out;
+		}
+		rc = -errno;
+		if (errno != EEXIST)
+			break;
+		/* An orphan of a crashed import: replace it. */
+		if (unlinkat(cs->root_fd, rel, 0) < 0 && errno != ENOENT) {
+			rc = -errno;
+			break;
+		}
+	}
+	if (rc == -ENOENT) /* no /proc: fall back */
+		rc = -EOPNOTSUPP;
+out:
+	close(fd);
+	return rc;
+}
+
+static int
+put_file(struct chunkstore *cs, const uint8_t id[32], const uint8_t *buf,
+	size_t len, int direct)
+{
+	char rel[REL_LEN];
+	int rc;
+
+	rel_path(id, rel);
+	if (cs->tmpfile) {
+		rc = put_linked(cs, rel, buf, len, direct);
+		if (rc != -EOPNOTSUPP)
+			return rc;
+		cs->tmpfile = 0;
+	}
+	return put_renamed(cs, rel, buf, len);
+}
+
+static int
+local_put(struct chunkstore *cs, const uint8_t id[32], const void *data,
+	size_t len)
+{
+	return put_file(cs, id, data, len, 0);
+}
+
+static int
+local_put_aligned(struct chunkstore *cs, const uint8_t id[32], uint8_t *buf,
+	size_t len)
+{
+	return put_file(cs, id, buf, len, cs->direct);
+}
+
+/* Does the filesystem under tmp/ take O_DIRECT writes (tmpfs does not)? */
+static int
+probe_direct(int tmp_fd)
+{
+	static const char name[] = "direct-probe";
+	void *buf;
+	int fd, ok = 0;
+
+	fd = openat(tmp_fd, name, O_WRONLY | O_CREAT | O_TRUNC | O_DIRECT |
+			O_CLOEXEC, 0600);
+	if (fd < 0)
+		return 0;
+	if (posix_memalign(&buf, CHUNKSTORE_ALIGN, CHUNKSTORE_ALIGN) == 0) {
+		memset(buf, 0, CHUNKSTORE_ALIGN);
+		ok = write(fd, buf, CHUNKSTORE_ALIGN) == CHUNKSTORE_ALIGN;
+		free(buf);
+	}
+	close(fd);
+	unlinkat(tmp_fd, name, 0);
+	return ok;
 }
 
 static int
@@ -152,13 +266,13 @@ static int
 local_list(struct chunkstore *cs, unsigned int b,
 	int (*fn)(const uint8_t id[32], void *), void *arg)
 {
-	char d[6];
+	char d[8];
 	uint8_t id[32];
 	struct dirent *de;
 	DIR *dir;
 	int fd, rc = 0;
 
-	snprintf(d, sizeof(d), "%02x/%02x", b >> 8 & 0xff, b & 0xff);
+	snprintf(d, sizeof(d), "%03x", b & 0xfff);
 	if ((fd = openat(cs->root_fd, d, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) <
 	    0)
 		return errno == ENOENT ? 0 : -errno;
@@ -190,6 +304,7 @@ local_close(struct chunkstore *cs)
 
 static const struct chunkstore_ops local_ops = {
 	.put = local_put,
+	.put_aligned = local_put_aligned,
 	.get = local_get,
 	.exists = local_exists,
 	.del = local_del,
@@ -220,6 +335,8 @@ chunkstore_open_local(const char *dir, uint64_t session,
 		rc = -errno;
 		goto fail;
 	}
+	if ((rc = make_buckets(cs->root_fd)) < 0)
+		goto fail;
 	snprintf(path, sizeof(path), "%s/tmp", dir);
 	if ((rc = fs_mkdirs(path, 0700)) < 0)
 		goto fail;
@@ -228,6 +345,8 @@ chunkstore_open_local(const char *dir, uint64_t session,
 		rc = -errno;
 		goto fail;
 	}
+	cs->direct = probe_direct(cs->tmp_fd) && getenv("BL_NO_DIRECT") == NULL;
+	cs->tmpfile = 1; /* until the filesystem says otherwise */
 	*out = cs;
 	return 0;
 fail:

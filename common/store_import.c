@@ -1,13 +1,15 @@
 /*
  * store_import.c - streaming import of files as a new image version.
  *
- * Two threads.  The caller's thread reads each file into 16 MiB blocks,
- * cuts them into chunks and hashes every chunk (the chunk-and-hash path,
- * single threaded).  A writer thread takes the blocks in order and, per
- * block: feeds the whole-file SHA-256, and in one LMDB write transaction
- * looks up every chunk, writes the missing ones (zstd when it pays) as
- * temp files renamed into place, pins them for this import session,
- * syncs the filesystem once and commits.  At the end one transaction
+ * The caller's thread reads each file into 16 MiB blocks, cuts them into
+ * chunks and hashes every chunk (the chunk-and-hash path, single
+ * threaded).  A writer thread takes the blocks in order and, per block, in
+ * one LMDB write transaction: looks up every chunk, hands the missing ones
+ * to NIO I/O workers (zstd when it pays, then an O_DIRECT temp file
+ * renamed into place), feeds the whole-file SHA-256 meanwhile, indexes and
+ * pins the chunks for this import session, syncs the filesystem once and
+ * commits.  The workers mostly wait on the disk, so several keep it busy
+ * without taking CPU from the chunker.  At the end one transaction
  * signs and stores the manifest, adds the image version, takes a
  * reference on every chunk and drops the pins.
  *
@@ -23,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -38,6 +41,7 @@
 #define BLK_DATA (16u << 20) /* bytes read per block */
 #define NBLK 4               /* blocks in flight: reader, queue, writer */
 #define ZSTD_PROBE 4096      /* bytes tried before compressing a chunk */
+#define NIO 4                /* chunk-writing threads (mostly waiting on I/O) */
 
 struct blk_chunk {
 	uint32_t off, len;
@@ -45,13 +49,32 @@ struct blk_chunk {
 };
 
 struct blk {
-	uint8_t *buf;          /* BLK_DATA + chunk max */
+	uint8_t *buf;          /* BLK_DATA + chunk max, for read() input */
+	const uint8_t *data;   /* the block's bytes: buf, or in the mapping */
 	size_t len;            /* bytes covered by chunks */
 	struct blk_chunk *ch;  /* chunks in this block */
 	size_t nch, chcap;
 	size_t file;           /* index into the import's files */
 	int file_end;          /* last block of its file */
 	int stop;              /* no more blocks */
+};
+
+/* One new chunk for an I/O worker to store. */
+struct iojob {
+	const struct blk_chunk *c;
+	const uint8_t *data;
+	uint32_t stored; /* out: bytes on disk */
+	uint8_t flags;   /* out: INDEX_CHUNK_* */
+	int rc;          /* out */
+};
+
+/* Per-worker scratch: an aligned buffer for O_DIRECT and a zstd context. */
+struct ioworker {
+	struct imp *im;
+	pthread_t th;
+	uint8_t *buf; /* CHUNKSTORE_ALIGN-aligned, cap bytes */
+	size_t cap;
+	ZSTD_CCtx *zc;
 };
 
 /* Totals the writer adds up after each committed block. */
@@ -74,13 +97,29 @@ struct imp {
 	struct blk *full_q[NBLK + 1]; /* every block and the stop mark */
 	size_t qhead, qlen;
 	int werr;                    /* writer failed: reader stops */
+	struct {
+		void *p;
+		size_t len;
+	} *maps;                     /* input files mapped; unmapped at end */
+	size_t nmaps;
 	char wwhy[512];
 
+	/* I/O workers: the writer posts a block's new chunks, waits. */
+	struct ioworker io[NIO];
+	size_t nio;
+	pthread_mutex_t iomu;
+	pthread_cond_t iocv, iodone;
+	struct iojob *jobs;
+	size_t njobs, jobcap, jnext, jdone;
+	int iostop;
+	uint32_t *jset;              /* job index + 1 by id hash; 0 empty */
+	uint32_t *jgen;              /* generation of each jset slot */
+	uint32_t gen;                /* bumped per transaction run */
+	size_t jmask;
+
 	/* Writer-only state. */
-	ZSTD_CCtx *zc;
-	uint8_t *zbuf;
-	size_t zcap;
 	struct hash_ctx *fh;         /* whole-file hash */
+	int hashed;                  /* cur block fed to fh already */
 	struct counts tot;
 	struct blk *cur;             /* block of the running transaction */
 	struct counts blkc;          /* this block's counts (txn may rerun) */
@@ -149,37 +188,126 @@ writer_fail(struct imp *im, int rc, const char *fmt, ...)
 }
 
 /*
- * Store one new chunk: compress when a probe of its start shrinks well
- * and the whole chunk then saves at least 1/16.
+ * Store one new chunk from a worker: compress when a probe of its start
+ * shrinks well and the whole chunk then saves at least 1/16; write from
+ * the worker's aligned buffer.
  */
-static int
-put_chunk(struct imp *im, const struct blk_chunk *c, const uint8_t *data,
-	struct index_chunk *rec)
+static void
+io_store(struct ioworker *w, struct iojob *j)
 {
-	const void *out = data;
-	size_t n = c->len, z, probe;
+	struct imp *im = w->im;
+	size_t len = j->c->len, z, probe;
 
-	rec->size = c->len;
-	rec->flags = 0;
-	if (im->zc != NULL) {
-		probe = c->len < ZSTD_PROBE ? c->len : ZSTD_PROBE;
-		z = ZSTD_compressCCtx(im->zc, im->zbuf, im->zcap, data, probe,
-			1);
+	j->flags = 0;
+	j->stored = (uint32_t)len;
+	if (w->zc != NULL) {
+		probe = len < ZSTD_PROBE ? len : ZSTD_PROBE;
+		z = ZSTD_compressCCtx(w->zc, w->buf, w->cap, j->data, probe, 1);
 		if (!ZSTD_isError(z) && z < probe - probe / 8) {
-			z = ZSTD_compressCCtx(im->zc, im->zbuf, im->zcap, data,
-				c->len, im->s->opts.zstd_level);
-			if (!ZSTD_isError(z) && z <= c->len - c->len / 16) {
-				out = im->zbuf;
-				n = z;
-				rec->flags = INDEX_CHUNK_ZSTD;
+			z = ZSTD_compressCCtx(w->zc, w->buf, w->cap, j->data,
+				len, im->s->opts.zstd_level);
+			if (!ZSTD_isError(z) && z <= len - len / 16) {
+				j->flags = INDEX_CHUNK_ZSTD;
+				j->stored = (uint32_t)z;
 			}
 		}
 	}
-	rec->stored = (uint32_t)n;
-	rec->refs = 0;
-	return chunkstore_put(im->s->cs, c->id, out, n);
+	if (j->flags == 0)
+		memcpy(w->buf, j->data, len);
+	j->rc = chunkstore_put_aligned(im->s->cs, j->c->id, w->buf, j->stored);
 }
 
+static void *
+io_main(void *arg)
+{
+	struct ioworker *w = arg;
+	struct imp *im = w->im;
+	struct iojob *j;
+
+	pthread_mutex_lock(&im->iomu);
+	for (;;) {
+		while (im->jnext == im->njobs && !im->iostop)
+			pthread_cond_wait(&im->iocv, &im->iomu);
+		if (im->iostop)
+			break;
+		j = &im->jobs[im->jnext++];
+		pthread_mutex_unlock(&im->iomu);
+		io_store(w, j);
+		pthread_mutex_lock(&im->iomu);
+		if (++im->jdone == im->njobs)
+			pthread_cond_signal(&im->iodone);
+	}
+	pthread_mutex_unlock(&im->iomu);
+	return NULL;
+}
+
+/*
+ * Remember that id is job n of this run; 0 if it was already there.  A
+ * table of twice the job capacity, cleared by bumping the generation.
+ */
+static int
+jset_add(struct imp *im, const uint8_t id[32], size_t n)
+{
+	uint64_t h;
+	size_t i;
+
+	memcpy(&h, id, sizeof(h));
+	for (i = h & im->jmask;; i = (i + 1) & im->jmask) {
+		if (im->jgen[i] != im->gen) {
+			im->jgen[i] = im->gen;
+			im->jset[i] = (uint32_t)n + 1;
+			return 1;
+		}
+		if (memcmp(im->jobs[im->jset[i] - 1].c->id, id, 32) == 0)
+			return 0;
+	}
+}
+
+/* Add a job; the workers start on it at once. */
+static int
+io_post(struct imp *im, const struct blk_chunk *c, const uint8_t *data)
+{
+	struct iojob *nj;
+
+	pthread_mutex_lock(&im->iomu);
+	if (im->njobs == im->jobcap) {
+		/* Only between blocks do workers not hold job pointers. */
+		pthread_mutex_unlock(&im->iomu);
+		return BL_ETOOBIG;
+	}
+	nj = &im->jobs[im->njobs++];
+	nj->c = c;
+	nj->data = data;
+	nj->rc = 0;
+	pthread_cond_broadcast(&im->iocv);
+	pthread_mutex_unlock(&im->iomu);
+	return 0;
+}
+
+/* Wait until every posted job is done; then reset the list. */
+static void
+io_wait(struct imp *im)
+{
+	pthread_mutex_lock(&im->iomu);
+	while (im->jdone < im->njobs)
+		pthread_cond_wait(&im->iodone, &im->iomu);
+	pthread_mutex_unlock(&im->iomu);
+}
+
+static void
+io_reset(struct imp *im)
+{
+	pthread_mutex_lock(&im->iomu);
+	im->njobs = im->jnext = im->jdone = 0;
+	pthread_mutex_unlock(&im->iomu);
+}
+
+/*
+ * One block in one write transaction: look every chunk up, hand the
+ * missing ones to the I/O workers, feed the whole-file hash while they
+ * write, then index and pin them and make them durable before commit.
+ * May run again after the map grows: all its index effects are in txn.
+ */
 static int
 block_txn(MDB_txn *txn, void *arg)
 {
@@ -188,16 +316,18 @@ block_txn(MDB_txn *txn, void *arg)
 	struct index *ix = &im->s->ix;
 	struct index_chunk rec;
 	char hex[HASH_HEXLEN + 1];
-	size_t i, wrote = 0;
-	int rc;
+	size_t i, k;
+	int rc, wrc = 0;
 
 	memset(&im->blkc, 0, sizeof(im->blkc));
+	io_reset(im);
+	im->gen++;
 	for (i = 0; i < b->nch; i++) {
 		const struct blk_chunk *c = &b->ch[i];
 
 		rc = index_chunk_get(ix, txn, c->id, &rec);
 		if (rc != 0 && rc != MDB_NOTFOUND)
-			return rc;
+			goto fail;
 		/*
 		 * An unreferenced entry may have lost its file to a gc whose
 		 * commit failed after the unlink: trust it only if the file
@@ -207,31 +337,54 @@ block_txn(MDB_txn *txn, void *arg)
 		    chunkstore_exists(im->s->cs, c->id) == 0)
 			rc = MDB_NOTFOUND;
 		if (rc == MDB_NOTFOUND) {
-			if ((rc = put_chunk(im, c, b->buf + c->off, &rec)) !=
-			    0) {
-				hash_hex(c->id, 32, hex);
-				snprintf(im->wwhy, sizeof(im->wwhy),
-					"writing chunk %s: %s", hex,
-					bl_strerror(rc));
-				return rc;
-			}
-			if ((rc = index_chunk_put(ix, txn, c->id, &rec)) != 0)
-				return rc;
-			wrote++;
-			im->blkc.new_chunks++;
-			im->blkc.new_bytes += c->len;
-			im->blkc.stored_bytes += rec.stored;
+			/* A chunk twice in one block is written once. */
+			if (!jset_add(im, c->id, im->njobs))
+				continue;
+			if ((rc = io_post(im, c, b->data + c->off)) != 0)
+				goto fail;
 		}
-		if ((rc = index_pin(ix, txn, c->id, im->session)) != 0)
-			return rc;
 	}
+	if (!im->hashed) {
+		if ((wrc = hash_update(im->fh, b->data, b->len)) != 0)
+			snprintf(im->wwhy, sizeof(im->wwhy), "hashing: %s",
+				bl_strerror(wrc));
+		im->hashed = 1;
+	}
+	io_wait(im);
+	for (k = 0; k < im->njobs && wrc == 0; k++) {
+		struct iojob *j = &im->jobs[k];
+
+		if ((wrc = j->rc) != 0) {
+			hash_hex(j->c->id, 32, hex);
+			snprintf(im->wwhy, sizeof(im->wwhy),
+				"writing chunk %s: %s", hex, bl_strerror(wrc));
+			break;
+		}
+		rec.size = j->c->len;
+		rec.stored = j->stored;
+		rec.refs = 0;
+		rec.flags = j->flags;
+		if ((wrc = index_chunk_put(ix, txn, j->c->id, &rec)) != 0)
+			break;
+		im->blkc.new_chunks++;
+		im->blkc.new_bytes += j->c->len;
+		im->blkc.stored_bytes += j->stored;
+	}
+	if (wrc != 0)
+		return wrc;
+	for (i = 0; i < b->nch; i++)
+		if ((rc = index_pin(ix, txn, b->ch[i].id, im->session)) != 0)
+			return rc;
 	/* The index may name these chunks only once they are on disk. */
-	if (wrote > 0 && (rc = chunkstore_sync(im->s->cs)) != 0) {
+	if (im->njobs > 0 && (rc = chunkstore_sync(im->s->cs)) != 0) {
 		snprintf(im->wwhy, sizeof(im->wwhy), "syncing chunks: %s",
 			bl_strerror(rc));
 		return rc;
 	}
 	return 0;
+fail:
+	io_wait(im); /* never leave workers holding this block's bytes */
+	return rc;
 }
 
 static int
@@ -274,12 +427,8 @@ writer_main(void *arg)
 			q_put(im, b, 1);
 			continue;
 		}
-		if ((rc = hash_update(im->fh, b->buf, b->len)) != 0) {
-			writer_fail(im, rc, "hashing: %s", bl_strerror(rc));
-			q_put(im, b, 1);
-			continue;
-		}
 		im->cur = b;
+		im->hashed = 0;
 		im->wwhy[0] = '\0';
 		rc = index_write(&im->s->ix, block_txn, im);
 		if (rc == 0)
@@ -351,13 +500,13 @@ cut_block(struct imp *im, struct blk *b, size_t avail, int eof,
 	int zero, rc;
 
 	while (pos < avail) {
-		n = chunker_next(ck, b->buf + pos, avail - pos, eof, &zero);
+		n = chunker_next(ck, b->data + pos, avail - pos, eof, &zero);
 		if (n == 0)
 			break;
 		if (zero) {
 			memcpy(id, ck->zero_id, 32);
 			rd->zero_chunks++;
-		} else if ((rc = hash_sha256(b->buf + pos, n, id)) != 0)
+		} else if ((rc = hash_sha256(b->data + pos, n, id)) != 0)
 			return rc;
 		if ((rc = blk_add_chunk(b, pos, n, id)) != 0)
 			return rc;
@@ -367,6 +516,65 @@ cut_block(struct imp *im, struct blk *b, size_t avail, int eof,
 	return (ssize_t)pos;
 }
 
+/*
+ * Cut one file that is mapped into memory: blocks are ranges of the
+ * mapping, so nothing is copied.  The mapping is read ahead a block at a
+ * time.  A file that shrinks meanwhile raises SIGBUS (see the CLI).
+ */
+static int
+map_file(struct imp *im, size_t fi, int fd, uint64_t size, struct reader *rd,
+	char *why, size_t whylen)
+{
+	const char *path = im->src[fi].file;
+	const uint8_t *map;
+	struct blk *b;
+	uint64_t pos = 0, end;
+	ssize_t used;
+	int eof = 0;
+
+	map = mmap(NULL, (size_t)size, PROT_READ, MAP_SHARED, fd, 0);
+	if (map == MAP_FAILED)
+		return -EOPNOTSUPP;
+	(void)madvise((void *)map, (size_t)size, MADV_SEQUENTIAL);
+	while (!eof) {
+		if ((b = q_get_free(im)) == NULL) {
+			munmap((void *)map, (size_t)size);
+			return 1; /* the writer's error is reported by caller */
+		}
+		end = pos + BLK_DATA < size ? pos + BLK_DATA : size;
+		eof = end == size;
+		if (end + BLK_DATA <= size)
+			(void)madvise((void *)(map + end), BLK_DATA,
+				MADV_WILLNEED);
+		b->data = map + pos;
+		b->nch = 0;
+		if ((used = cut_block(im, b, (size_t)(end - pos), eof, rd)) <
+		    0) {
+			q_put(im, b, 1);
+			munmap((void *)map, (size_t)size);
+			return bl_why(why, whylen, (int)used, "chunking %s: %s",
+				path, bl_strerror((int)used));
+		}
+		b->len = (size_t)used;
+		b->file = fi;
+		b->file_end = eof;
+		b->stop = 0;
+		rd->done += (uint64_t)used;
+		pos += (uint64_t)used;
+		if (rd->cb != NULL && time(NULL) != rd->last) {
+			rd->last = time(NULL);
+			rd->cb(rd->cbarg, rd->done, rd->total);
+		}
+		q_put(im, b, 0);
+	}
+	/* The writer still reads the last blocks: unmap when it is done. */
+	pthread_mutex_lock(&im->mu);
+	im->maps[im->nmaps].p = (void *)map;
+	im->maps[im->nmaps++].len = (size_t)size;
+	pthread_mutex_unlock(&im->mu);
+	return 0;
+}
+
 /* Read and cut one file, handing blocks to the writer. */
 static int
 read_file(struct imp *im, size_t fi, struct reader *rd, char *why,
@@ -374,6 +582,7 @@ read_file(struct imp *im, size_t fi, struct reader *rd, char *why,
 {
 	const char *path = im->src[fi].file;
 	struct blk *b, *nb;
+	struct stat st;
 	size_t carry = 0, avail;
 	ssize_t n, used;
 	int fd, eof = 0, rc = 0;
@@ -381,10 +590,19 @@ read_file(struct imp *im, size_t fi, struct reader *rd, char *why,
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
 		return bl_why(why, whylen, -errno, "%s: %s", path,
 			strerror(errno));
+	if (fstat(fd, &st) == 0 && st.st_size > 0 &&
+	    (uint64_t)st.st_size <= SIZE_MAX && im->nmaps < im->nsrc) {
+		rc = map_file(im, fi, fd, (uint64_t)st.st_size, rd, why,
+			whylen);
+		if (rc != -EOPNOTSUPP)
+			goto out;
+		rc = 0; /* cannot map: read it */
+	}
 	(void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 	if ((b = q_get_free(im)) == NULL)
 		goto writer_failed;
 	b->nch = 0;
+	b->data = b->buf;
 	while (!eof) {
 		n = fs_read_full(fd, b->buf + carry, BLK_DATA);
 		if (n < 0) {
@@ -421,6 +639,7 @@ read_file(struct imp *im, size_t fi, struct reader *rd, char *why,
 		}
 		memcpy(nb->buf, b->buf + used, carry);
 		nb->nch = 0;
+		nb->data = nb->buf;
 		q_put(im, b, 0);
 		b = nb;
 	}
@@ -563,9 +782,14 @@ static int
 imp_setup(struct imp *im, struct blk *blks)
 {
 	size_t i, cap = BLK_DATA + im->s->opts.chunk_max;
+	struct ioworker *w;
+	void *p;
 
 	pthread_mutex_init(&im->mu, NULL);
 	pthread_cond_init(&im->cv, NULL);
+	pthread_mutex_init(&im->iomu, NULL);
+	pthread_cond_init(&im->iocv, NULL);
+	pthread_cond_init(&im->iodone, NULL);
 	for (i = 0; i < NBLK; i++) {
 		if ((blks[i].buf = malloc(cap)) == NULL)
 			return -ENOMEM;
@@ -573,11 +797,36 @@ imp_setup(struct imp *im, struct blk *blks)
 	}
 	if ((im->fh = hash_new()) == NULL)
 		return -ENOMEM;
-	if (im->s->opts.zstd_level > 0) {
-		im->zcap = ZSTD_compressBound(im->s->opts.chunk_max);
-		if ((im->zc = ZSTD_createCCtx()) == NULL ||
-		    (im->zbuf = malloc(im->zcap)) == NULL)
+	if ((im->maps = calloc(im->nsrc ? im->nsrc : 1, sizeof(*im->maps))) ==
+	    NULL)
+		return -ENOMEM;
+	/* At most one job per chunk of a block: len / (min + 1) + 1. */
+	im->jobcap = BLK_DATA / (im->s->opts.chunk_min + 1) + 2;
+	if ((im->jobs = calloc(im->jobcap, sizeof(*im->jobs))) == NULL)
+		return -ENOMEM;
+	for (im->jmask = 1; im->jmask < 2 * im->jobcap; im->jmask <<= 1)
+		;
+	im->jset = calloc(im->jmask, sizeof(*im->jset));
+	im->jgen = calloc(im->jmask, sizeof(*im->jgen));
+	if (im->jset == NULL || im->jgen == NULL)
+		return -ENOMEM;
+	im->jmask--;
+	for (i = 0; i < NIO; i++) {
+		w = &im->io[i];
+		w->im = im;
+		w->cap = ZSTD_compressBound(im->s->opts.chunk_max) +
+			CHUNKSTORE_ALIGN;
+		w->cap = (w->cap + CHUNKSTORE_ALIGN - 1) &
+			~(size_t)(CHUNKSTORE_ALIGN - 1);
+		if (posix_memalign(&p, CHUNKSTORE_ALIGN, w->cap) != 0)
 			return -ENOMEM;
+		w->buf = p;
+		if (im->s->opts.zstd_level > 0 &&
+		    (w->zc = ZSTD_createCCtx()) == NULL)
+			return -ENOMEM;
+		if (pthread_create(&w->th, NULL, io_main, w) != 0)
+			return -EAGAIN;
+		im->nio++;
 	}
 	return 0;
 }
@@ -587,15 +836,32 @@ imp_cleanup(struct imp *im, struct blk *blks)
 {
 	size_t i;
 
+	pthread_mutex_lock(&im->iomu);
+	im->iostop = 1;
+	pthread_cond_broadcast(&im->iocv);
+	pthread_mutex_unlock(&im->iomu);
+	for (i = 0; i < im->nio; i++)
+		pthread_join(im->io[i].th, NULL);
+	for (i = 0; i < NIO; i++) {
+		free(im->io[i].buf);
+		ZSTD_freeCCtx(im->io[i].zc);
+	}
 	for (i = 0; i < NBLK; i++) {
 		free(blks[i].buf);
 		free(blks[i].ch);
 	}
+	for (i = 0; i < im->nmaps; i++)
+		munmap(im->maps[i].p, im->maps[i].len);
+	free(im->maps);
+	free(im->jobs);
+	free(im->jset);
+	free(im->jgen);
 	hash_free(im->fh);
-	ZSTD_freeCCtx(im->zc);
-	free(im->zbuf);
 	pthread_mutex_destroy(&im->mu);
 	pthread_cond_destroy(&im->cv);
+	pthread_mutex_destroy(&im->iomu);
+	pthread_cond_destroy(&im->iocv);
+	pthread_cond_destroy(&im->iodone);
 }
 
 int

@@ -1,6 +1,7 @@
 /*
  * branchline.c - the operator CLI: global options and command dispatch.
  */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +40,23 @@ usage(FILE *fp)
 		"\n'branchline COMMAND --help' describes a command.\n"
 		"\nExit status: 0 success, 1 failure, 2 usage error, 3 not "
 		"found,\n4 verify found corrupt or missing data.\n");
+}
+
+/*
+ * Imports read their input through a mapping; a file cut short by another
+ * process meanwhile raises SIGBUS.  The store is crash-safe, so say what
+ * happened and leave.
+ */
+static void
+on_sigbus(int sig)
+{
+	static const char msg[] =
+		"branchline: an input file shrank while it was being read; "
+		"nothing was added ('branchline gc' reclaims its chunks)\n";
+
+	(void)sig;
+	(void)!write(STDERR_FILENO, msg, sizeof(msg) - 1);
+	_exit(EXIT_FAIL);
 }
 
 /* Match argv against "word" or "word word" command names. */
@@ -102,6 +120,7 @@ main(int argc, char **argv)
 		}
 	}
 	log_init(1, level, "branchline");
+	signal(SIGBUS, on_sigbus);
 	cli.tty = isatty(STDERR_FILENO);
 	if (i == argc) {
 		usage(stderr);

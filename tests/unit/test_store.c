@@ -327,8 +327,7 @@ corrupt_chunk(struct fixture *fx, const uint8_t id[32], int remove_it)
 	int fd, rc = -1;
 
 	hash_hex(id, 32, hex);
-	snprintf(path, sizeof(path), "%s/chunks/%.2s/%.2s/%s", fx->store, hex,
-		hex + 2, hex);
+	snprintf(path, sizeof(path), "%s/chunks/%.3s/%s", fx->store, hex, hex);
 	if (remove_it)
 		return unlink(path);
 	if ((fd = open(path, O_RDWR)) < 0)
