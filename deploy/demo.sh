@@ -25,53 +25,8 @@ cmake -S . -B build/demo -G Ninja -DCMAKE_BUILD_TYPE=Release -DBL_TESTS=OFF >/de
 cmake --build build/demo -j "$(nproc)" | tail -1
 BL="$ROOT/build/demo/primary/branchline"
 
-say "fetching two Debian kernel releases"
-mkdir -p "$WORK/cache"
-if [ -z "$(apt-cache madison linux-image-amd64 2>/dev/null)" ]; then
-	apt-get update -q >/dev/null
-fi
-mapfile -t versions < <(apt-cache madison linux-image-amd64 | awk '{print $3}' | sort -V | tail -2)
-[ ${#versions[@]} -ge 1 ] || die "apt knows no linux-image-amd64 (is apt configured?)"
-i=0
-for v in "${versions[@]}"; do
-	i=$((i + 1))
-	pkg=$(apt-cache depends "linux-image-amd64=$v" | awk '/Depends: linux-image-[0-9]/{print $2; exit}')
-	deb=$(ls "$WORK/cache/${pkg}_"*.deb 2>/dev/null | head -1 || true)
-	if [ -z "$deb" ]; then
-		(cd "$WORK/cache" && apt-get download "$pkg" 2>&1 | grep -v '^W: Download is performed unsandboxed' || true)
-		deb=$(ls "$WORK/cache/${pkg}_"*.deb | head -1)
-	fi
-	echo "v$i: $pkg ($v): $(basename "$deb")"
-	rel="$WORK/rel$i"
-	if [ ! -s "$rel/initrd.cpio" ]; then
-		rm -rf "$rel" && mkdir -p "$rel/x" "$rel/root/bin"
-		dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$rel/x" \
-			--wildcards './boot/vmlinuz-*' \
-			'./lib/modules/*/kernel/drivers/net/ethernet/intel/*' \
-			'./lib/modules/*/kernel/drivers/net/virtio_net.ko' \
-			'./lib/modules/*/kernel/drivers/net/net_failover.ko' \
-			'./lib/modules/*/kernel/net/core/failover.ko' \
-			'./lib/modules/*/kernel/drivers/nvme/*' \
-			'./lib/modules/*/kernel/drivers/ata/*' \
-			'./lib/modules/*/kernel/drivers/scsi/*' \
-			'./lib/modules/*/kernel/fs/ext4/*'
-		cp "$rel"/x/boot/vmlinuz-* "$rel/vmlinuz"
-		cp "$(readlink -f "$(command -v busybox)")" "$rel/root/bin/busybox"
-		cp -a "$rel/x/lib" "$rel/root/lib"
-		printf '#!/bin/busybox sh\n/bin/busybox --install -s /bin\necho BRANCHLINE-BOOT-OK\nexec sh\n' >"$rel/root/init"
-		chmod 755 "$rel/root/init"
-		# Uncompressed newc cpio (the kernel accepts it): chunks dedup
-		# across releases, which a gzip'd initrd would prevent.
-		(cd "$rel/root" && find . | LC_ALL=C sort | cpio -o -H newc --quiet --reproducible) >"$rel/initrd.cpio"
-		rm -rf "$rel/x"
-	fi
-	printf '    vmlinuz %s bytes, initrd.cpio %s bytes\n' "$(stat -c %s "$rel/vmlinuz")" "$(stat -c %s "$rel/initrd.cpio")"
-done
-[ $i -ge 2 ] || {
-	echo "only one kernel release available: v2 is v1 with a changed module"
-	mkdir -p "$WORK/rel2" && cp "$WORK/rel1/vmlinuz" "$WORK/rel1/initrd.cpio" "$WORK/rel2/"
-	printf 'branchline-demo-change' | dd of="$WORK/rel2/initrd.cpio" bs=1 seek=4000000 conv=notrunc status=none
-}
+say "fetching two Debian kernel releases and building their netboot initrds"
+bash deploy/netboot-images.sh "$WORK"
 
 STORE="$WORK/store"
 rm -rf "$STORE"
@@ -91,7 +46,6 @@ echo
 "$BL" --store "$STORE" stats
 say "dedup between the versions"
 "$BL" --store "$STORE" image diff debian-netboot@1 debian-netboot@2
-du -sh "$STORE/chunks" | awk '{print "  chunk files on disk: " $1}'
 
 say "reading back and verifying"
 for v in 1 2; do
