@@ -24,16 +24,16 @@
 #define CHUNKER_MIN_DEFAULT (16u * 1024)
 #define CHUNKER_AVG_DEFAULT (64u * 1024)
 #define CHUNKER_MAX_DEFAULT (256u * 1024)
-#define CHUNKER_MIN_LIMIT 64u                 /* smallest allowed min */
-#define CHUNKER_MAX_LIMIT (16u * 1024 * 1024) /* largest allowed max */
+#define CHUNKER_MIN_LIMIT   64u                 /* smallest allowed min */
+#define CHUNKER_MAX_LIMIT   (16u * 1024 * 1024) /* largest allowed max */
 
 struct chunker {
-	uint32_t min;      /* no cut before min bytes (unless input ends) */
-	uint32_t avg;      /* target average; a power of two */
-	uint32_t max;      /* always cut at max bytes */
-	uint64_t mask_s;   /* strict mask, used before avg */
-	uint64_t mask_l;   /* loose mask, used from avg to max */
-	uint32_t zero_len; /* length of a chunk cut from a run of zeros */
+	uint32_t min;        /* no cut before min bytes (unless input ends) */
+	uint32_t avg;        /* target average; a power of two */
+	uint32_t max;        /* always cut at max bytes */
+	uint64_t mask_s;     /* strict mask, used before avg */
+	uint64_t mask_l;     /* loose mask, used from avg to max */
+	uint32_t zero_len;   /* length of a chunk cut from a run of zeros */
 	uint8_t zero_id[32]; /* SHA-256 of zero_len zero bytes */
 };
 
@@ -44,7 +44,7 @@ struct chunker {
  * bytes for a moment and OpenSSL: -ENOMEM or BL_ECRYPTO if those fail.
  */
 int chunker_init(struct chunker *c, uint32_t min, uint32_t avg, uint32_t max,
-	char *why, size_t whylen);
+        char *why, size_t whylen);
 
 /*
  * Length of the next chunk at the start of p[0..len): up to the first cut
@@ -58,6 +58,6 @@ int chunker_init(struct chunker *c, uint32_t min, uint32_t avg, uint32_t max,
  * to 1 when the chunk is zero_len zero bytes, so zero_id applies, else 0.
  */
 size_t chunker_next(const struct chunker *c, const uint8_t *p, size_t len,
-	int eof, int *is_zero);
+        int eof, int *is_zero);
 
 #endif /* BL_CHUNKER_H */

@@ -47,7 +47,7 @@ make_buckets(int root_fd)
 	if (syncfs(root_fd) < 0)
 		return -errno;
 	if ((fd = openat(root_fd, ".buckets", O_WRONLY | O_CREAT | O_CLOEXEC,
-		     0644)) < 0)
+	             0644)) < 0)
 		return -errno;
 	close(fd);
 	return 0;
@@ -63,15 +63,15 @@ tmp_name(struct chunkstore *cs, char tmp[64])
 
 /* Write a temp file in tmp/ and rename it into place (the portable way). */
 static int
-put_renamed(struct chunkstore *cs, const char *rel, const uint8_t *buf,
-	size_t len)
+put_renamed(
+        struct chunkstore *cs, const char *rel, const uint8_t *buf, size_t len)
 {
 	char tmp[64];
 	int fd, rc;
 
 	tmp_name(cs, tmp);
 	fd = openat(cs->tmp_fd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-		0644);
+	        0644);
 	if (fd < 0)
 		return -errno;
 	if ((rc = fs_write_all(fd, buf, len)) < 0) {
@@ -101,7 +101,7 @@ out_unlink:
  */
 static int
 put_linked(struct chunkstore *cs, const char *rel, const uint8_t *buf,
-	size_t len, int direct)
+        size_t len, int direct)
 {
 	char bucket[4], proc[40];
 	size_t head = direct ? len & ~(size_t)(CHUNKSTORE_ALIGN - 1) : 0;
@@ -110,13 +110,14 @@ put_linked(struct chunkstore *cs, const char *rel, const uint8_t *buf,
 	memcpy(bucket, rel, 3);
 	bucket[3] = '\0';
 	fd = openat(cs->root_fd, bucket,
-		O_TMPFILE | O_WRONLY | O_CLOEXEC | (head ? O_DIRECT : 0), 0644);
+	        O_TMPFILE | O_WRONLY | O_CLOEXEC | (head ? O_DIRECT : 0), 0644);
 	if (fd < 0)
-		return errno == EISDIR || errno == EINVAL ? -EOPNOTSUPP :
-							    -errno;
+		return errno == EISDIR || errno == EINVAL ? -EOPNOTSUPP
+		                                          : -errno;
 	if (head > 0) {
 		if ((rc = fs_write_all(fd, buf, head)) < 0 ||
-		    fcntl(fd, F_SETFL, 0) < 0) { /* O_DIRECT off for the tail */
+		        fcntl(fd, F_SETFL, 0) <
+		                0) { /* O_DIRECT off for the tail */
 			rc = rc < 0 ? rc : -errno;
 			goto out;
 		}
@@ -126,7 +127,7 @@ put_linked(struct chunkstore *cs, const char *rel, const uint8_t *buf,
 	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
 	for (tries = 0; tries < 2; tries++) {
 		if (linkat(AT_FDCWD, proc, cs->root_fd, rel,
-			    AT_SYMLINK_FOLLOW) == 0) {
+		            AT_SYMLINK_FOLLOW) == 0) {
 			rc = 0;
 			goto out;
 		}
@@ -148,7 +149,7 @@ out:
 
 static int
 put_file(struct chunkstore *cs, const uint8_t id[32], const uint8_t *buf,
-	size_t len, int direct)
+        size_t len, int direct)
 {
 	char rel[REL_LEN];
 	int rc;
@@ -165,14 +166,14 @@ put_file(struct chunkstore *cs, const uint8_t id[32], const uint8_t *buf,
 
 static int
 local_put(struct chunkstore *cs, const uint8_t id[32], const void *data,
-	size_t len)
+        size_t len)
 {
 	return put_file(cs, id, data, len, 0);
 }
 
 static int
-local_put_aligned(struct chunkstore *cs, const uint8_t id[32], uint8_t *buf,
-	size_t len)
+local_put_aligned(
+        struct chunkstore *cs, const uint8_t id[32], uint8_t *buf, size_t len)
 {
 	return put_file(cs, id, buf, len, cs->direct);
 }
@@ -185,8 +186,8 @@ probe_direct(int tmp_fd)
 	void *buf;
 	int fd, ok = 0;
 
-	fd = openat(tmp_fd, name, O_WRONLY | O_CREAT | O_TRUNC | O_DIRECT |
-			O_CLOEXEC, 0600);
+	fd = openat(tmp_fd, name,
+	        O_WRONLY | O_CREAT | O_TRUNC | O_DIRECT | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return 0;
 	if (posix_memalign(&buf, CHUNKSTORE_ALIGN, CHUNKSTORE_ALIGN) == 0) {
@@ -200,8 +201,8 @@ probe_direct(int tmp_fd)
 }
 
 static int
-local_get(struct chunkstore *cs, const uint8_t id[32], uint8_t *buf,
-	size_t cap, size_t *len)
+local_get(struct chunkstore *cs, const uint8_t id[32], uint8_t *buf, size_t cap,
+        size_t *len)
 {
 	char rel[REL_LEN];
 	struct stat st;
@@ -264,7 +265,7 @@ local_sync(struct chunkstore *cs)
 
 static int
 local_list(struct chunkstore *cs, unsigned int b,
-	int (*fn)(const uint8_t id[32], void *), void *arg)
+        int (*fn)(const uint8_t id[32], void *), void *arg)
 {
 	char d[8];
 	uint8_t id[32];
@@ -274,7 +275,7 @@ local_list(struct chunkstore *cs, unsigned int b,
 
 	snprintf(d, sizeof(d), "%03x", b & 0xfff);
 	if ((fd = openat(cs->root_fd, d, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) <
-	    0)
+	        0)
 		return errno == ENOENT ? 0 : -errno;
 	if ((dir = fdopendir(fd)) == NULL) {
 		close(fd);
@@ -303,19 +304,19 @@ local_close(struct chunkstore *cs)
 }
 
 static const struct chunkstore_ops local_ops = {
-	.put = local_put,
-	.put_aligned = local_put_aligned,
-	.get = local_get,
-	.exists = local_exists,
-	.del = local_del,
-	.sync = local_sync,
-	.list = local_list,
-	.close = local_close,
+        .put = local_put,
+        .put_aligned = local_put_aligned,
+        .get = local_get,
+        .exists = local_exists,
+        .del = local_del,
+        .sync = local_sync,
+        .list = local_list,
+        .close = local_close,
 };
 
 int
-chunkstore_open_local(const char *dir, uint64_t session,
-	struct chunkstore **out)
+chunkstore_open_local(
+        const char *dir, uint64_t session, struct chunkstore **out)
 {
 	struct chunkstore *cs;
 	char path[4200];
@@ -331,7 +332,7 @@ chunkstore_open_local(const char *dir, uint64_t session,
 	if ((rc = fs_mkdirs(path, 0755)) < 0)
 		goto fail;
 	if ((cs->root_fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) <
-	    0) {
+	        0) {
 		rc = -errno;
 		goto fail;
 	}
@@ -340,8 +341,7 @@ chunkstore_open_local(const char *dir, uint64_t session,
 	snprintf(path, sizeof(path), "%s/tmp", dir);
 	if ((rc = fs_mkdirs(path, 0700)) < 0)
 		goto fail;
-	if ((cs->tmp_fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) <
-	    0) {
+	if ((cs->tmp_fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
 		rc = -errno;
 		goto fail;
 	}

@@ -44,8 +44,7 @@ conf_parse_size(const char *s, uint64_t *out)
 	}
 	if (*p != '\0') {
 		p++;
-		if (strcmp(p, "iB") == 0 || strcmp(p, "B") == 0 ||
-		    *p == '\0')
+		if (strcmp(p, "iB") == 0 || strcmp(p, "B") == 0 || *p == '\0')
 			;
 		else
 			return BL_EFORMAT;
@@ -92,7 +91,7 @@ trim(char *s, size_t *len)
 
 static int
 set_value(const struct conf_key *k, const char *val, void *obj,
-	unsigned int lineno, char *why, size_t whylen)
+        unsigned int lineno, char *why, size_t whylen)
 {
 	char *field = (char *)obj + k->off;
 	uint64_t v;
@@ -108,47 +107,47 @@ set_value(const struct conf_key *k, const char *val, void *obj,
 			for (p = val; *p != '\0'; p++)
 				if (!isdigit((unsigned char)*p))
 					return bl_why(why, whylen, BL_EFORMAT,
-						"line %u: %s: '%s' is not a "
-						"number",
-						lineno, k->name, val);
+					        "line %u: %s: '%s' is not a "
+					        "number",
+					        lineno, k->name, val);
 		}
 		rc = conf_parse_size(val, &v);
 		if (rc != 0 || (k->type == CONF_U64 && strlen(val) > 20))
 			return bl_why(why, whylen, BL_EFORMAT,
-				"line %u: %s: '%s' is not a %s", lineno,
-				k->name, val,
-				k->type == CONF_U64 ? "number" : "size");
+			        "line %u: %s: '%s' is not a %s", lineno,
+			        k->name, val,
+			        k->type == CONF_U64 ? "number" : "size");
 		if (v < k->min || v > k->max)
 			return bl_why(why, whylen, BL_ETOOBIG,
-				"line %u: %s: %llu is outside %llu..%llu",
-				lineno, k->name, (unsigned long long)v,
-				(unsigned long long)k->min,
-				(unsigned long long)k->max);
+			        "line %u: %s: %llu is outside %llu..%llu",
+			        lineno, k->name, (unsigned long long)v,
+			        (unsigned long long)k->min,
+			        (unsigned long long)k->max);
 		memcpy(field, &v, sizeof(v));
 		return 0;
 	case CONF_BOOL:
 		if (parse_bool(val, &b) != 0)
 			return bl_why(why, whylen, BL_EFORMAT,
-				"line %u: %s: '%s' is not yes or no", lineno,
-				k->name, val);
+			        "line %u: %s: '%s' is not yes or no", lineno,
+			        k->name, val);
 		memcpy(field, &b, sizeof(b));
 		return 0;
 	case CONF_STR:
 		n = strlen(val);
 		if (n == 0 || n >= k->strcap)
 			return bl_why(why, whylen, BL_ETOOBIG,
-				"line %u: %s: value must be 1..%zu bytes",
-				lineno, k->name, k->strcap - 1);
+			        "line %u: %s: value must be 1..%zu bytes",
+			        lineno, k->name, k->strcap - 1);
 		memcpy(field, val, n + 1);
 		return 0;
 	}
 	return bl_why(why, whylen, BL_EFORMAT, "line %u: %s: bad key type",
-		lineno, k->name);
+	        lineno, k->name);
 }
 
 int
 conf_parse(const char *text, size_t len, const struct conf_key *keys,
-	size_t nkeys, void *obj, char *why, size_t whylen)
+        size_t nkeys, void *obj, char *why, size_t whylen)
 {
 	char line[CONF_LINE_MAX + 1];
 	unsigned char seen[CONF_KEYS_MAX] = {0};
@@ -159,7 +158,7 @@ conf_parse(const char *text, size_t len, const struct conf_key *keys,
 
 	if (len > CONF_TEXT_MAX)
 		return bl_why(why, whylen, BL_ETOOBIG,
-			"configuration larger than %u bytes", CONF_TEXT_MAX);
+		        "configuration larger than %u bytes", CONF_TEXT_MAX);
 	if (nkeys > CONF_KEYS_MAX)
 		return bl_why(why, whylen, BL_EUSAGE, "too many keys");
 	while (pos < len) {
@@ -168,8 +167,8 @@ conf_parse(const char *text, size_t len, const struct conf_key *keys,
 			;
 		if (n > CONF_LINE_MAX)
 			return bl_why(why, whylen, BL_ETOOBIG,
-				"line %u: longer than %d bytes", lineno,
-				CONF_LINE_MAX);
+			        "line %u: longer than %d bytes", lineno,
+			        CONF_LINE_MAX);
 		memcpy(line, text + pos, n);
 		line[n] = '\0';
 		pos += n + 1;
@@ -178,7 +177,7 @@ conf_parse(const char *text, size_t len, const struct conf_key *keys,
 
 			if ((c < 0x20 && c != '\t' && c != '\r') || c == 0x7f)
 				return bl_why(why, whylen, BL_EFORMAT,
-					"line %u: control character", lineno);
+				        "line %u: control character", lineno);
 		}
 		if (n > 0 && line[n - 1] == '\r') /* tolerate CRLF files */
 			line[--n] = '\0';
@@ -191,7 +190,7 @@ conf_parse(const char *text, size_t len, const struct conf_key *keys,
 			continue;
 		if ((eq = strchr(key, '=')) == NULL)
 			return bl_why(why, whylen, BL_EFORMAT,
-				"line %u: expected 'key = value'", lineno);
+			        "line %u: expected 'key = value'", lineno);
 		*eq = '\0';
 		klen = (size_t)(eq - key);
 		key = trim(key, &klen);
@@ -199,19 +198,19 @@ conf_parse(const char *text, size_t len, const struct conf_key *keys,
 		val = trim(eq + 1, &vlen);
 		if (klen == 0 || vlen == 0)
 			return bl_why(why, whylen, BL_EFORMAT,
-				"line %u: expected 'key = value'", lineno);
+			        "line %u: expected 'key = value'", lineno);
 		for (i = 0; i < nkeys; i++)
 			if (strcmp(keys[i].name, key) == 0)
 				break;
 		if (i == nkeys)
 			return bl_why(why, whylen, BL_EFORMAT,
-				"line %u: unknown key '%.64s'", lineno, key);
+			        "line %u: unknown key '%.64s'", lineno, key);
 		if (seen[i])
 			return bl_why(why, whylen, BL_EFORMAT,
-				"line %u: '%s' given twice", lineno, key);
+			        "line %u: '%s' given twice", lineno, key);
 		seen[i] = 1;
 		if ((rc = set_value(&keys[i], val, obj, lineno, why, whylen)) !=
-		    0)
+		        0)
 			return rc;
 	}
 	return 0;
@@ -219,7 +218,7 @@ conf_parse(const char *text, size_t len, const struct conf_key *keys,
 
 int
 conf_load(const char *path, const struct conf_key *keys, size_t nkeys,
-	void *obj, char *why, size_t whylen)
+        void *obj, char *why, size_t whylen)
 {
 	uint8_t *buf;
 	size_t len;
@@ -227,11 +226,10 @@ conf_load(const char *path, const struct conf_key *keys, size_t nkeys,
 
 	rc = fs_read_file(path, CONF_TEXT_MAX, &buf, &len);
 	if (rc == BL_ETOOBIG)
-		return bl_why(why, whylen, rc, "%s: larger than %u bytes",
-			path, CONF_TEXT_MAX);
+		return bl_why(why, whylen, rc, "%s: larger than %u bytes", path,
+		        CONF_TEXT_MAX);
 	if (rc < 0)
-		return bl_why(why, whylen, rc, "%s: %s", path,
-			bl_strerror(rc));
+		return bl_why(why, whylen, rc, "%s: %s", path, bl_strerror(rc));
 	rc = conf_parse((const char *)buf, len, keys, nkeys, obj, why, whylen);
 	free(buf);
 	if (rc != 0 && why != NULL && whylen > 0) {

@@ -29,9 +29,9 @@ enum conf_type {
 struct conf_key {
 	const char *name;
 	enum conf_type type;
-	size_t off;     /* offset of the field in the target struct */
-	size_t strcap;  /* CONF_STR: size of the char array */
-	uint64_t min;   /* CONF_U64/CONF_SIZE bounds */
+	size_t off;    /* offset of the field in the target struct */
+	size_t strcap; /* CONF_STR: size of the char array */
+	uint64_t min;  /* CONF_U64/CONF_SIZE bounds */
 	uint64_t max;
 };
 
@@ -42,11 +42,11 @@ struct conf_key {
  * are uint64_t, BOOL fields int, STR fields char[strcap].
  */
 int conf_parse(const char *text, size_t len, const struct conf_key *keys,
-	size_t nkeys, void *obj, char *why, size_t whylen);
+        size_t nkeys, void *obj, char *why, size_t whylen);
 
 /* Read path (at most CONF_TEXT_MAX bytes) and conf_parse it. */
 int conf_load(const char *path, const struct conf_key *keys, size_t nkeys,
-	void *obj, char *why, size_t whylen);
+        void *obj, char *why, size_t whylen);
 
 /* Parse a size such as "64K", "1GiB", "4096".  0 or BL_EFORMAT/ETOOBIG. */
 int conf_parse_size(const char *s, uint64_t *out);

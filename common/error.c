@@ -11,20 +11,20 @@ static const struct {
 	int code;
 	const char *msg;
 } bl_errtab[] = {
-	{BL_EFORMAT, "malformed input"},
-	{BL_ETOOBIG, "value exceeds its limit"},
-	{BL_EVERSION, "unsupported format version"},
-	{BL_ESIG, "signature does not verify"},
-	{BL_ECORRUPT, "data does not match its hash"},
-	{BL_ENOTFOUND, "not found"},
-	{BL_EMAPFULL, "index reached its size limit"},
-	{BL_ELMDB, "index (LMDB) error"},
-	{BL_ECRYPTO, "cryptography (OpenSSL) error"},
-	{BL_EZSTD, "compression (zstd) error"},
-	{BL_EBUSY, "busy: held by another process"},
-	{BL_EUSAGE, "invalid arguments"},
-	{BL_EMISSING, "chunk file missing"},
-	{BL_EABORT, "rolled back"},
+        {BL_EFORMAT, "malformed input"},
+        {BL_ETOOBIG, "value exceeds its limit"},
+        {BL_EVERSION, "unsupported format version"},
+        {BL_ESIG, "signature does not verify"},
+        {BL_ECORRUPT, "data does not match its hash"},
+        {BL_ENOTFOUND, "not found"},
+        {BL_EMAPFULL, "index reached its size limit"},
+        {BL_ELMDB, "index (LMDB) error"},
+        {BL_ECRYPTO, "cryptography (OpenSSL) error"},
+        {BL_EZSTD, "compression (zstd) error"},
+        {BL_EBUSY, "busy: held by another process"},
+        {BL_EUSAGE, "invalid arguments"},
+        {BL_EMISSING, "chunk file missing"},
+        {BL_EABORT, "rolled back"},
 };
 
 const char *

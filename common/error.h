@@ -14,20 +14,20 @@
 #include <stddef.h>
 
 enum bl_errcode {
-	BL_EFORMAT = -10001,  /* malformed input */
-	BL_ETOOBIG = -10002,  /* a value exceeds its documented bound */
-	BL_EVERSION = -10003, /* unsupported format version */
-	BL_ESIG = -10004,     /* signature does not verify */
-	BL_ECORRUPT = -10005, /* stored data failed its hash check */
+	BL_EFORMAT = -10001,   /* malformed input */
+	BL_ETOOBIG = -10002,   /* a value exceeds its documented bound */
+	BL_EVERSION = -10003,  /* unsupported format version */
+	BL_ESIG = -10004,      /* signature does not verify */
+	BL_ECORRUPT = -10005,  /* stored data failed its hash check */
 	BL_ENOTFOUND = -10006, /* no such image, version, file or chunk */
-	BL_EMAPFULL = -10007, /* index reached its configured size limit */
-	BL_ELMDB = -10008,    /* LMDB failure not mapped to errno */
-	BL_ECRYPTO = -10009,  /* OpenSSL failure */
-	BL_EZSTD = -10010,    /* zstd failure */
-	BL_EBUSY = -10011,    /* resource held by another process */
-	BL_EUSAGE = -10012,   /* bad arguments from the caller */
-	BL_EMISSING = -10013, /* an index entry names a chunk with no file */
-	BL_EABORT = -10014,   /* a transaction rolled back on purpose */
+	BL_EMAPFULL = -10007,  /* index reached its configured size limit */
+	BL_ELMDB = -10008,     /* LMDB failure not mapped to errno */
+	BL_ECRYPTO = -10009,   /* OpenSSL failure */
+	BL_EZSTD = -10010,     /* zstd failure */
+	BL_EBUSY = -10011,     /* resource held by another process */
+	BL_EUSAGE = -10012,    /* bad arguments from the caller */
+	BL_EMISSING = -10013,  /* an index entry names a chunk with no file */
+	BL_EABORT = -10014,    /* a transaction rolled back on purpose */
 };
 
 /* Message for a negative return value; never NULL, static storage. */
@@ -39,6 +39,6 @@ const char *bl_strerror(int err);
  * "return bl_why(why, whylen, BL_EFORMAT, "bad %s", f);".
  */
 int bl_why(char *why, size_t whylen, int err, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+        __attribute__((format(printf, 4, 5)));
 
 #endif /* BL_ERROR_H */

@@ -12,8 +12,8 @@
  * Write data to path crash-safely: a temporary file in the same directory,
  * fsync, rename over path, fsync the directory.  Returns 0 or -errno.
  */
-int fs_write_atomic(const char *path, const void *data, size_t len,
-	mode_t mode);
+int fs_write_atomic(
+        const char *path, const void *data, size_t len, mode_t mode);
 
 /*
  * Read a whole file of at most max bytes into a malloc'd buffer (caller

@@ -19,7 +19,7 @@ hash_sha256(const void *p, size_t len, uint8_t out[HASH_LEN])
 	unsigned int n = 0;
 
 	if (EVP_Digest(p, len, out, &n, EVP_sha256(), NULL) != 1 ||
-	    n != HASH_LEN)
+	        n != HASH_LEN)
 		return BL_ECRYPTO;
 	return 0;
 }
@@ -32,7 +32,7 @@ hash_new(void)
 	if ((h = calloc(1, sizeof(*h))) == NULL)
 		return NULL;
 	if ((h->md = EVP_MD_CTX_new()) == NULL ||
-	    EVP_DigestInit_ex(h->md, EVP_sha256(), NULL) != 1) {
+	        EVP_DigestInit_ex(h->md, EVP_sha256(), NULL) != 1) {
 		EVP_MD_CTX_free(h->md);
 		free(h);
 		return NULL;

@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define HASH_LEN 32
+#define HASH_LEN    32
 #define HASH_HEXLEN 64
 
 /* One-shot SHA-256 of p[0..len) into out[32].  Returns 0 or BL_ECRYPTO. */

@@ -11,9 +11,9 @@
 #include "index.h"
 #include "log.h"
 
-#define INDEX_MAXDBS 8
+#define INDEX_MAXDBS     8
 #define INDEX_MAXREADERS 254
-#define INDEX_RETRIES 32 /* bound on grow-and-retry rounds */
+#define INDEX_RETRIES    32 /* bound on grow-and-retry rounds */
 
 /*
  * LMDB returns errno values (positive) or its own codes in
@@ -32,8 +32,7 @@ index_err(int rc)
 		return BL_EMAPFULL;
 	if (rc == MDB_NOTFOUND)
 		return BL_ENOTFOUND;
-	if (rc == MDB_CORRUPTED || rc == MDB_PAGE_NOTFOUND ||
-	    rc == MDB_INVALID)
+	if (rc == MDB_CORRUPTED || rc == MDB_PAGE_NOTFOUND || rc == MDB_INVALID)
 		return BL_ECORRUPT;
 	return BL_ELMDB;
 }
@@ -48,21 +47,21 @@ round_page(size_t v)
 }
 
 int
-index_open(struct index *ix, const char *dir, size_t map_size,
-	size_t map_max, char *why, size_t whylen)
+index_open(struct index *ix, const char *dir, size_t map_size, size_t map_max,
+        char *why, size_t whylen)
 {
 	static const struct {
 		const char *name;
 		size_t off;
 		unsigned int flags;
 	} dbs[] = {
-		{"chunks", offsetof(struct index, chunks), 0},
-		{"zero", offsetof(struct index, zero), 0},
-		{"pins", offsetof(struct index, pins), 0},
-		{"sessions", offsetof(struct index, sessions), 0},
-		{"manifests", offsetof(struct index, manifests), 0},
-		{"images", offsetof(struct index, images), 0},
-		{"meta", offsetof(struct index, meta), 0},
+	        {"chunks", offsetof(struct index, chunks), 0},
+	        {"zero", offsetof(struct index, zero), 0},
+	        {"pins", offsetof(struct index, pins), 0},
+	        {"sessions", offsetof(struct index, sessions), 0},
+	        {"manifests", offsetof(struct index, manifests), 0},
+	        {"images", offsetof(struct index, images), 0},
+	        {"meta", offsetof(struct index, meta), 0},
 	};
 	MDB_envinfo info;
 	MDB_txn *txn;
@@ -73,7 +72,7 @@ index_open(struct index *ix, const char *dir, size_t map_size,
 	ix->map_max = map_max;
 	if ((rc = mdb_env_create(&ix->env)) != 0)
 		return bl_why(why, whylen, index_err(rc), "mdb_env_create: %s",
-			mdb_strerror(rc));
+		        mdb_strerror(rc));
 	mdb_env_set_maxdbs(ix->env, INDEX_MAXDBS);
 	mdb_env_set_maxreaders(ix->env, INDEX_MAXREADERS);
 	if ((rc = mdb_env_set_mapsize(ix->env, round_page(map_size))) != 0)
@@ -91,8 +90,8 @@ index_open(struct index *ix, const char *dir, size_t map_size,
 	for (i = 0; i < sizeof(dbs) / sizeof(dbs[0]); i++) {
 		MDB_dbi *d = (MDB_dbi *)((char *)ix + dbs[i].off);
 
-		rc = mdb_dbi_open(txn, dbs[i].name, MDB_CREATE | dbs[i].flags,
-			d);
+		rc = mdb_dbi_open(
+		        txn, dbs[i].name, MDB_CREATE | dbs[i].flags, d);
 		if (rc != 0) {
 			mdb_txn_abort(txn);
 			goto fail;
@@ -105,7 +104,7 @@ fail:
 	mdb_env_close(ix->env);
 	ix->env = NULL;
 	return bl_why(why, whylen, index_err(rc), "index %s: %s", dir,
-		mdb_strerror(rc));
+	        mdb_strerror(rc));
 }
 
 void
@@ -205,7 +204,7 @@ chunk_encode(const struct index_chunk *c, uint8_t out[16])
 
 int
 index_chunk_get(struct index *ix, MDB_txn *txn, const uint8_t id[32],
-	struct index_chunk *out)
+        struct index_chunk *out)
 {
 	MDB_val k = {32, (void *)id}, v;
 	const uint8_t *p;
@@ -225,7 +224,7 @@ index_chunk_get(struct index *ix, MDB_txn *txn, const uint8_t id[32],
 
 int
 index_chunk_put(struct index *ix, MDB_txn *txn, const uint8_t id[32],
-	const struct index_chunk *c)
+        const struct index_chunk *c)
 {
 	uint8_t buf[16];
 	MDB_val k = {32, (void *)id}, v = {16, buf}, e = {0, NULL};
@@ -261,8 +260,8 @@ pin_key(const uint8_t id[32], uint64_t session, uint8_t key[40])
 }
 
 int
-index_pin(struct index *ix, MDB_txn *txn, const uint8_t id[32],
-	uint64_t session)
+index_pin(
+        struct index *ix, MDB_txn *txn, const uint8_t id[32], uint64_t session)
 {
 	uint8_t key[40];
 	MDB_val k = {40, key}, e = {0, NULL};
@@ -272,8 +271,8 @@ index_pin(struct index *ix, MDB_txn *txn, const uint8_t id[32],
 }
 
 int
-index_unpin(struct index *ix, MDB_txn *txn, const uint8_t id[32],
-	uint64_t session)
+index_unpin(
+        struct index *ix, MDB_txn *txn, const uint8_t id[32], uint64_t session)
 {
 	uint8_t key[40];
 	MDB_val k = {40, key};
@@ -306,7 +305,7 @@ index_pinned(struct index *ix, MDB_txn *txn, const uint8_t id[32])
 
 int
 index_image_key(const char *name, uint32_t version, uint8_t *key, size_t cap,
-	size_t *keylen)
+        size_t *keylen)
 {
 	size_t n = strlen(name);
 
@@ -345,8 +344,7 @@ index_image_decode(const void *p, size_t len, struct index_image *im)
 }
 
 int
-index_meta_get_u64(struct index *ix, MDB_txn *txn, const char *key,
-	uint64_t *v)
+index_meta_get_u64(struct index *ix, MDB_txn *txn, const char *key, uint64_t *v)
 {
 	MDB_val k = {strlen(key), (void *)key}, d;
 	int rc;
@@ -360,8 +358,7 @@ index_meta_get_u64(struct index *ix, MDB_txn *txn, const char *key,
 }
 
 int
-index_meta_put_u64(struct index *ix, MDB_txn *txn, const char *key,
-	uint64_t v)
+index_meta_put_u64(struct index *ix, MDB_txn *txn, const char *key, uint64_t v)
 {
 	uint8_t buf[8];
 	MDB_val k = {strlen(key), (void *)key}, d = {8, buf};

@@ -60,7 +60,7 @@ struct index {
  * growth (0: none).  Returns 0, -errno, BL_ELMDB.
  */
 int index_open(struct index *ix, const char *dir, size_t map_size,
-	size_t map_max, char *why, size_t whylen);
+        size_t map_max, char *why, size_t whylen);
 void index_close(struct index *ix);
 
 /* Map an LMDB return code to the project's convention. */
@@ -80,29 +80,29 @@ int index_read_begin(struct index *ix, MDB_txn **txn);
 
 /* Chunk records. */
 int index_chunk_get(struct index *ix, MDB_txn *txn, const uint8_t id[32],
-	struct index_chunk *out); /* 0, MDB_NOTFOUND, or other MDB code */
+        struct index_chunk *out); /* 0, MDB_NOTFOUND, or other MDB code */
 int index_chunk_put(struct index *ix, MDB_txn *txn, const uint8_t id[32],
-	const struct index_chunk *c); /* keeps the zero list in step */
+        const struct index_chunk *c); /* keeps the zero list in step */
 int index_chunk_del(struct index *ix, MDB_txn *txn, const uint8_t id[32]);
 
 /* Pins: key is id || session. */
-int index_pin(struct index *ix, MDB_txn *txn, const uint8_t id[32],
-	uint64_t session);
-int index_unpin(struct index *ix, MDB_txn *txn, const uint8_t id[32],
-	uint64_t session);
+int index_pin(
+        struct index *ix, MDB_txn *txn, const uint8_t id[32], uint64_t session);
+int index_unpin(
+        struct index *ix, MDB_txn *txn, const uint8_t id[32], uint64_t session);
 int index_pinned(struct index *ix, MDB_txn *txn, const uint8_t id[32]);
 
 /* Image records: encode/decode helpers for the images db. */
 int index_image_key(const char *name, uint32_t version, uint8_t *key,
-	size_t cap, size_t *keylen);
+        size_t cap, size_t *keylen);
 void index_image_encode(const struct index_image *im, uint8_t out[56]);
 int index_image_decode(const void *p, size_t len, struct index_image *im);
 
 /* Meta values as u64. 0 and MDB_NOTFOUND as in mdb_get. */
-int index_meta_get_u64(struct index *ix, MDB_txn *txn, const char *key,
-	uint64_t *v);
-int index_meta_put_u64(struct index *ix, MDB_txn *txn, const char *key,
-	uint64_t v);
+int index_meta_get_u64(
+        struct index *ix, MDB_txn *txn, const char *key, uint64_t *v);
+int index_meta_put_u64(
+        struct index *ix, MDB_txn *txn, const char *key, uint64_t v);
 
 /* Big-endian helpers used by the index and store. */
 static inline void
@@ -118,7 +118,7 @@ static inline uint32_t
 be32_get(const uint8_t *p)
 {
 	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-		(uint32_t)p[2] << 8 | p[3];
+	        (uint32_t)p[2] << 8 | p[3];
 }
 
 static inline void

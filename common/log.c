@@ -45,7 +45,7 @@ vlog(int pri, const char *fmt, va_list ap, int with_errno, int saved)
 	if (log_fg) {
 		if (with_errno)
 			fprintf(stderr, "%s: %s: %s\n", log_prog, msg,
-				strerror(saved));
+			        strerror(saved));
 		else
 			fprintf(stderr, "%s: %s\n", log_prog, msg);
 		fflush(stderr);

@@ -11,8 +11,8 @@
 
 #include <stdarg.h>
 
-#define LOG_LEVEL_WARN 0
-#define LOG_LEVEL_INFO 1
+#define LOG_LEVEL_WARN  0
+#define LOG_LEVEL_INFO  1
 #define LOG_LEVEL_DEBUG 2
 
 void log_init(int foreground, int level, const char *progname);
@@ -23,8 +23,8 @@ void log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void fatal(const char *fmt, ...)
-	__attribute__((format(printf, 1, 2), noreturn));
+        __attribute__((format(printf, 1, 2), noreturn));
 void fatalx(const char *fmt, ...)
-	__attribute__((format(printf, 1, 2), noreturn));
+        __attribute__((format(printf, 1, 2), noreturn));
 
 #endif /* BL_LOG_H */

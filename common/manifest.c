@@ -30,34 +30,39 @@
  * chunk count and per-chunk length bounds the sum stays below 2^47, so a
  * uint64_t accumulator cannot overflow.
  */
-_Static_assert(MANIFEST_CHUNK_LEN_MAX <
-                       ((uint64_t)1 << 62) / MANIFEST_CHUNKS_MAX,
-               "chunk length sum may overflow");
+_Static_assert(
+        MANIFEST_CHUNK_LEN_MAX < ((uint64_t)1 << 62) / MANIFEST_CHUNKS_MAX,
+        "chunk length sum may overflow");
 
-static uint16_t get16(const uint8_t *p)
+static uint16_t
+get16(const uint8_t *p)
 {
 	return (uint16_t)((uint16_t)p[0] << 8 | p[1]);
 }
 
-static uint32_t get32(const uint8_t *p)
+static uint32_t
+get32(const uint8_t *p)
 {
 	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	       (uint32_t)p[2] << 8 | (uint32_t)p[3];
+	        (uint32_t)p[2] << 8 | (uint32_t)p[3];
 }
 
-static uint64_t get64(const uint8_t *p)
+static uint64_t
+get64(const uint8_t *p)
 {
 	return (uint64_t)get32(p) << 32 | get32(p + 4);
 }
 
-static uint8_t *put16(uint8_t *p, uint16_t v)
+static uint8_t *
+put16(uint8_t *p, uint16_t v)
 {
 	p[0] = (uint8_t)(v >> 8);
 	p[1] = (uint8_t)v;
 	return p + 2;
 }
 
-static uint8_t *put32(uint8_t *p, uint32_t v)
+static uint8_t *
+put32(uint8_t *p, uint32_t v)
 {
 	p[0] = (uint8_t)(v >> 24);
 	p[1] = (uint8_t)(v >> 16);
@@ -66,20 +71,23 @@ static uint8_t *put32(uint8_t *p, uint32_t v)
 	return p + 4;
 }
 
-static uint8_t *put64(uint8_t *p, uint64_t v)
+static uint8_t *
+put64(uint8_t *p, uint64_t v)
 {
 	put32(p, (uint32_t)(v >> 32));
 	return put32(p + 4, (uint32_t)v);
 }
 
-static uint8_t *putmem(uint8_t *p, const void *src, size_t len)
+static uint8_t *
+putmem(uint8_t *p, const void *src, size_t len)
 {
 	memcpy(p, src, len);
 	return p + len;
 }
 
 /* Bytewise order, a proper prefix first: the order files are stored in. */
-static int path_cmp(const char *a, size_t alen, const char *b, size_t blen)
+static int
+path_cmp(const char *a, size_t alen, const char *b, size_t blen)
 {
 	int c;
 
@@ -89,20 +97,22 @@ static int path_cmp(const char *a, size_t alen, const char *b, size_t blen)
 	return alen < blen ? -1 : alen > blen;
 }
 
-static int name_char_ok(unsigned char c)
+static int
+name_char_ok(unsigned char c)
 {
 	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-	       (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '+' ||
-	       c == '-';
+	        (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '+' ||
+	        c == '-';
 }
 
 /* manifest_name_valid over a counted name (it may hold a NUL: invalid). */
-static int name_valid(const char *name, size_t len)
+static int
+name_valid(const char *name, size_t len)
 {
 	size_t i;
 
 	if (len == 0 || len > MANIFEST_NAME_MAX || name[0] == '.' ||
-	    name[0] == '-')
+	        name[0] == '-')
 		return 0;
 	for (i = 0; i < len; i++)
 		if (!name_char_ok((unsigned char)name[i]))
@@ -110,14 +120,16 @@ static int name_valid(const char *name, size_t len)
 	return 1;
 }
 
-int manifest_name_valid(const char *name)
+int
+manifest_name_valid(const char *name)
 {
 	if (name == NULL)
 		return 0;
 	return name_valid(name, strnlen(name, MANIFEST_NAME_MAX + 1));
 }
 
-int manifest_path_valid(const char *path, size_t len)
+int
+manifest_path_valid(const char *path, size_t len)
 {
 	size_t i, start = 0, n;
 
@@ -134,7 +146,7 @@ int manifest_path_valid(const char *path, size_t len)
 		if (n == 0)
 			return 0;
 		if (path[start] == '.' &&
-		    (n == 1 || (n == 2 && path[start + 1] == '.')))
+		        (n == 1 || (n == 2 && path[start + 1] == '.')))
 			return 0;
 		start = i + 1;
 	}
@@ -142,7 +154,8 @@ int manifest_path_valid(const char *path, size_t len)
 }
 
 /* Key id: the first 8 bytes of SHA-256 of the raw public key. */
-static int key_id(const uint8_t pub[SIGN_PUB_LEN], uint8_t id[KEY_ID_LEN])
+static int
+key_id(const uint8_t pub[SIGN_PUB_LEN], uint8_t id[KEY_ID_LEN])
 {
 	uint8_t h[HASH_LEN];
 	int rc;
@@ -163,8 +176,8 @@ struct cursor {
 	size_t rem;
 };
 
-static int decode_header(struct manifest *m, struct cursor *c, char *why,
-                         size_t whylen)
+static int
+decode_header(struct manifest *m, struct cursor *c, char *why, size_t whylen)
 {
 	const uint8_t *p = c->p;
 	size_t rem = c->rem, need, namelen;
@@ -179,26 +192,26 @@ static int decode_header(struct manifest *m, struct cursor *c, char *why,
 		return bl_why(why, whylen, BL_EFORMAT, "bad magic");
 	if ((format = get16(p + 4)) != MANIFEST_FORMAT)
 		return bl_why(why, whylen, BL_EVERSION,
-		              "format %u, only %d is supported", format,
-		              MANIFEST_FORMAT);
+		        "format %u, only %d is supported", format,
+		        MANIFEST_FORMAT);
 	if ((flags = get16(p + 6)) != 0)
 		return bl_why(why, whylen, BL_EFORMAT,
-		              "flags %#x: no flags are defined", flags);
+		        "flags %#x: no flags are defined", flags);
 	namelen = get16(p + 8);
 	p += need;
 	rem -= need;
 	if (namelen > MANIFEST_NAME_MAX)
 		return bl_why(why, whylen, BL_ETOOBIG,
-		              "name length %zu exceeds %d", namelen,
-		              MANIFEST_NAME_MAX);
+		        "name length %zu exceeds %d", namelen,
+		        MANIFEST_NAME_MAX);
 	field = "name";
 	if (rem < (need = namelen))
 		goto too_short;
 	if (!name_valid((const char *)p, namelen))
 		return bl_why(why, whylen, BL_EFORMAT,
-		              "invalid name: want 1..%d of [A-Za-z0-9._+-], "
-		              "not starting with '.' or '-'",
-		              MANIFEST_NAME_MAX);
+		        "invalid name: want 1..%d of [A-Za-z0-9._+-], "
+		        "not starting with '.' or '-'",
+		        MANIFEST_NAME_MAX);
 	memcpy(m->name, p, namelen);
 	m->name[namelen] = '\0';
 	p += need;
@@ -214,10 +227,10 @@ static int decode_header(struct manifest *m, struct cursor *c, char *why,
 	rem -= need;
 	if (m->version == 0)
 		return bl_why(why, whylen, BL_EFORMAT,
-		              "version 0: versions start at 1");
+		        "version 0: versions start at 1");
 	if (nfiles > MANIFEST_FILES_MAX)
 		return bl_why(why, whylen, BL_ETOOBIG, "%u files exceed %d",
-		              nfiles, MANIFEST_FILES_MAX);
+		        nfiles, MANIFEST_FILES_MAX);
 	/* Bound the allocation by the input before trusting the count. */
 	field = "file list";
 	if (nfiles > rem / FILE_MIN_LEN) {
@@ -226,7 +239,7 @@ static int decode_header(struct manifest *m, struct cursor *c, char *why,
 	}
 	/* m->nfiles only once m->files has room: manifest_free walks it. */
 	if (nfiles > 0 &&
-	    (m->files = calloc(nfiles, sizeof(*m->files))) == NULL)
+	        (m->files = calloc(nfiles, sizeof(*m->files))) == NULL)
 		return -ENOMEM;
 	m->nfiles = nfiles;
 	c->p = p;
@@ -235,37 +248,35 @@ static int decode_header(struct manifest *m, struct cursor *c, char *why,
 
 too_short:
 	return bl_why(why, whylen, BL_EFORMAT,
-	              "truncated %s: need %zu bytes, %zu left", field, need,
-	              rem);
+	        "truncated %s: need %zu bytes, %zu left", field, need, rem);
 }
 
 /* The chunk list of file idx, whose nchunks is already bounded. */
-static int decode_chunks(struct manifest_file *f, uint32_t idx,
-                         const uint8_t *p, char *why, size_t whylen)
+static int
+decode_chunks(struct manifest_file *f, uint32_t idx, const uint8_t *p,
+        char *why, size_t whylen)
 {
 	uint64_t sum = 0;
 	uint32_t i;
 
 	if (f->nchunks > 0 &&
-	    (f->chunks = calloc(f->nchunks, sizeof(*f->chunks))) == NULL)
+	        (f->chunks = calloc(f->nchunks, sizeof(*f->chunks))) == NULL)
 		return -ENOMEM;
 	for (i = 0; i < f->nchunks; i++, p += CHUNK_ENT_LEN) {
 		memcpy(f->chunks[i].id, p, sizeof(f->chunks[i].id));
 		f->chunks[i].len = get32(p + 32);
 		if (f->chunks[i].len == 0)
 			return bl_why(why, whylen, BL_EFORMAT,
-			              "file %u chunk %u: length 0", idx, i);
+			        "file %u chunk %u: length 0", idx, i);
 		if (f->chunks[i].len > MANIFEST_CHUNK_LEN_MAX)
 			return bl_why(why, whylen, BL_ETOOBIG,
-			              "file %u chunk %u: length %u exceeds %u",
-			              idx, i, f->chunks[i].len,
-			              MANIFEST_CHUNK_LEN_MAX);
+			        "file %u chunk %u: length %u exceeds %u", idx,
+			        i, f->chunks[i].len, MANIFEST_CHUNK_LEN_MAX);
 		sum += f->chunks[i].len;
 	}
 	/* Chunk lengths are >= 1, so this also ties size 0 to no chunks. */
 	if (sum != f->size)
-		return bl_why(
-		        why, whylen, BL_EFORMAT,
+		return bl_why(why, whylen, BL_EFORMAT,
 		        "file %u: chunk lengths sum to %llu, size says %llu",
 		        idx, (unsigned long long)sum,
 		        (unsigned long long)f->size);
@@ -277,8 +288,9 @@ static int decode_chunks(struct manifest_file *f, uint32_t idx,
  * duplicate or out-of-order path is rejected here.  *total counts the
  * chunks of all files so far.
  */
-static int decode_file(struct manifest *m, uint32_t idx, struct cursor *c,
-                       uint32_t *total, char *why, size_t whylen)
+static int
+decode_file(struct manifest *m, uint32_t idx, struct cursor *c, uint32_t *total,
+        char *why, size_t whylen)
 {
 	struct manifest_file *f = &m->files[idx], *prev;
 	const uint8_t *p = c->p;
@@ -294,24 +306,24 @@ static int decode_file(struct manifest *m, uint32_t idx, struct cursor *c,
 	rem -= need;
 	if (plen > MANIFEST_PATH_MAX)
 		return bl_why(why, whylen, BL_ETOOBIG,
-		              "file %u: path length %zu exceeds %d", idx, plen,
-		              MANIFEST_PATH_MAX);
+		        "file %u: path length %zu exceeds %d", idx, plen,
+		        MANIFEST_PATH_MAX);
 	field = "path";
 	if (rem < (need = plen))
 		goto too_short;
 	if (!manifest_path_valid((const char *)p, plen))
-		return bl_why(
-		        why, whylen, BL_EFORMAT,
+		return bl_why(why, whylen, BL_EFORMAT,
 		        "file %u: invalid path (empty, absolute, NUL, or an "
 		        "empty, \".\" or \"..\" component)",
 		        idx);
 	prev = idx > 0 ? &m->files[idx - 1] : NULL;
-	if (prev != NULL && path_cmp(prev->path, strlen(prev->path),
-	                             (const char *)p, plen) >= 0)
+	if (prev != NULL &&
+	        path_cmp(prev->path, strlen(prev->path), (const char *)p,
+	                plen) >= 0)
 		return bl_why(why, whylen, BL_EFORMAT,
-		              "file %u: path not after file %u's (unsorted or "
-		              "duplicate)",
-		              idx, idx - 1);
+		        "file %u: path not after file %u's (unsorted or "
+		        "duplicate)",
+		        idx, idx - 1);
 	if ((f->path = malloc(plen + 1)) == NULL)
 		return -ENOMEM;
 	memcpy(f->path, p, plen);
@@ -330,12 +342,12 @@ static int decode_file(struct manifest *m, uint32_t idx, struct cursor *c,
 	rem -= need;
 	if (f->mode > 07777)
 		return bl_why(why, whylen, BL_EFORMAT,
-		              "file %u: mode %#o is more than permission bits",
-		              idx, f->mode);
+		        "file %u: mode %#o is more than permission bits", idx,
+		        f->mode);
 	if (f->nchunks > MANIFEST_CHUNKS_MAX - *total)
 		return bl_why(why, whylen, BL_ETOOBIG,
-		              "file %u: %u chunks bring the total over %u", idx,
-		              f->nchunks, MANIFEST_CHUNKS_MAX);
+		        "file %u: %u chunks bring the total over %u", idx,
+		        f->nchunks, MANIFEST_CHUNKS_MAX);
 	/* Bound the allocation by the input before trusting the count. */
 	field = "chunk list";
 	need = (size_t)f->nchunks * CHUNK_ENT_LEN;
@@ -352,12 +364,13 @@ static int decode_file(struct manifest *m, uint32_t idx, struct cursor *c,
 
 too_short:
 	return bl_why(why, whylen, BL_EFORMAT,
-	              "file %u: truncated %s: need %zu bytes, %zu left", idx,
-	              field, need, rem);
+	        "file %u: truncated %s: need %zu bytes, %zu left", idx, field,
+	        need, rem);
 }
 
-int manifest_decode(const uint8_t *p, size_t len, struct manifest **out,
-                    char *why, size_t whylen)
+int
+manifest_decode(const uint8_t *p, size_t len, struct manifest **out, char *why,
+        size_t whylen)
 {
 	struct manifest *m;
 	struct cursor c;
@@ -368,11 +381,10 @@ int manifest_decode(const uint8_t *p, size_t len, struct manifest **out,
 	*out = NULL;
 	if (len > MANIFEST_BYTES_MAX)
 		return bl_why(why, whylen, BL_ETOOBIG,
-		              "%zu bytes exceed the %u-byte limit", len,
-		              MANIFEST_BYTES_MAX);
+		        "%zu bytes exceed the %u-byte limit", len,
+		        MANIFEST_BYTES_MAX);
 	if (len < MANIFEST_MIN_LEN)
-		return bl_why(
-		        why, whylen, BL_EFORMAT,
+		return bl_why(why, whylen, BL_EFORMAT,
 		        "truncated: %zu bytes, a manifest has at least %d", len,
 		        MANIFEST_MIN_LEN);
 	if ((m = calloc(1, sizeof(*m))) == NULL)
@@ -387,14 +399,13 @@ int manifest_decode(const uint8_t *p, size_t len, struct manifest **out,
 			goto out_free;
 	if (c.rem != 0) {
 		rc = bl_why(why, whylen, BL_EFORMAT,
-		            "%zu trailing bytes after file %u", c.rem,
-		            m->nfiles);
+		        "%zu trailing bytes after file %u", c.rem, m->nfiles);
 		goto out_free;
 	}
 	t = p + len - MANIFEST_TRAILER_LEN;
 	if (t[0] != MANIFEST_SIG_ED25519) {
 		rc = bl_why(why, whylen, BL_EFORMAT,
-		            "unknown signature algorithm %u", t[0]);
+		        "unknown signature algorithm %u", t[0]);
 		goto out_free;
 	}
 	memcpy(m->key_id, t + 1, sizeof(m->key_id));
@@ -407,8 +418,9 @@ out_free:
 	return rc;
 }
 
-int manifest_verify(const uint8_t *p, size_t len, const uint8_t pub[32],
-                    char *why, size_t whylen)
+int
+manifest_verify(const uint8_t *p, size_t len, const uint8_t pub[32], char *why,
+        size_t whylen)
 {
 	uint8_t kid[KEY_ID_LEN];
 	char want[2 * KEY_ID_LEN + 1], got[2 * KEY_ID_LEN + 1];
@@ -418,32 +430,32 @@ int manifest_verify(const uint8_t *p, size_t len, const uint8_t pub[32],
 
 	if (len > MANIFEST_BYTES_MAX)
 		return bl_why(why, whylen, BL_ETOOBIG,
-		              "%zu bytes exceed the %u-byte limit", len,
-		              MANIFEST_BYTES_MAX);
+		        "%zu bytes exceed the %u-byte limit", len,
+		        MANIFEST_BYTES_MAX);
 	if (len < MANIFEST_MIN_LEN)
-		return bl_why(
-		        why, whylen, BL_EFORMAT,
+		return bl_why(why, whylen, BL_EFORMAT,
 		        "truncated: %zu bytes, a manifest has at least %d", len,
 		        MANIFEST_MIN_LEN);
 	blen = len - MANIFEST_TRAILER_LEN;
 	t = p + blen;
 	if (t[0] != MANIFEST_SIG_ED25519)
 		return bl_why(why, whylen, BL_EFORMAT,
-		              "unknown signature algorithm %u", t[0]);
+		        "unknown signature algorithm %u", t[0]);
 	if ((rc = key_id(pub, kid)) < 0)
 		return bl_why(why, whylen, rc, "cannot hash the public key");
 	if (memcmp(kid, t + 1, KEY_ID_LEN) != 0) {
 		hash_hex(t + 1, KEY_ID_LEN, got);
 		hash_hex(kid, KEY_ID_LEN, want);
 		return bl_why(why, whylen, BL_ESIG,
-		              "signed by key %s, not by key %s", got, want);
+		        "signed by key %s, not by key %s", got, want);
 	}
 	if ((rc = sign_verify(pub, p, blen, t + 1 + KEY_ID_LEN)) < 0)
 		return bl_why(why, whylen, rc, "bad signature");
 	return 0;
 }
 
-int manifest_id(const uint8_t *p, size_t len, uint8_t id[32])
+int
+manifest_id(const uint8_t *p, size_t len, uint8_t id[32])
 {
 	if (len > MANIFEST_BYTES_MAX)
 		return BL_ETOOBIG;
@@ -452,7 +464,8 @@ int manifest_id(const uint8_t *p, size_t len, uint8_t id[32])
 	return hash_sha256(p, len - MANIFEST_TRAILER_LEN, id);
 }
 
-void manifest_free(struct manifest *m)
+void
+manifest_free(struct manifest *m)
 {
 	uint32_t i;
 
@@ -470,8 +483,9 @@ void manifest_free(struct manifest *m)
  * Encoder.  check_file() and check_manifest() apply the decoder's rules to
  * the caller's struct, returning the same codes, and size the body.
  */
-static int check_file(const struct manifest_file *f, uint32_t idx,
-                      uint64_t *blen, uint64_t *total, char *why, size_t whylen)
+static int
+check_file(const struct manifest_file *f, uint32_t idx, uint64_t *blen,
+        uint64_t *total, char *why, size_t whylen)
 {
 	uint64_t sum = 0;
 	size_t plen;
@@ -480,42 +494,39 @@ static int check_file(const struct manifest_file *f, uint32_t idx,
 	if (f->path == NULL)
 		return bl_why(why, whylen, BL_EUSAGE, "file %u: no path", idx);
 	if ((plen = strnlen(f->path, MANIFEST_PATH_MAX + 1)) >
-	    MANIFEST_PATH_MAX)
+	        MANIFEST_PATH_MAX)
 		return bl_why(why, whylen, BL_ETOOBIG,
-		              "file %u: path longer than %d bytes", idx,
-		              MANIFEST_PATH_MAX);
+		        "file %u: path longer than %d bytes", idx,
+		        MANIFEST_PATH_MAX);
 	if (!manifest_path_valid(f->path, plen))
 		return bl_why(why, whylen, BL_EFORMAT,
-		              "file %u: invalid path \"%s\"", idx, f->path);
+		        "file %u: invalid path \"%s\"", idx, f->path);
 	if (f->mode > 07777)
-		return bl_why(
-		        why, whylen, BL_EFORMAT,
+		return bl_why(why, whylen, BL_EFORMAT,
 		        "file %u (%s): mode %#o is more than permission bits",
 		        idx, f->path, f->mode);
 	if (f->nchunks > MANIFEST_CHUNKS_MAX - *total)
 		return bl_why(why, whylen, BL_ETOOBIG,
-		              "file %u (%s): %u chunks bring the total over %u",
-		              idx, f->path, f->nchunks, MANIFEST_CHUNKS_MAX);
+		        "file %u (%s): %u chunks bring the total over %u", idx,
+		        f->path, f->nchunks, MANIFEST_CHUNKS_MAX);
 	if (f->nchunks > 0 && f->chunks == NULL)
 		return bl_why(why, whylen, BL_EUSAGE,
-		              "file %u (%s): %u chunks but no chunk array", idx,
-		              f->path, f->nchunks);
+		        "file %u (%s): %u chunks but no chunk array", idx,
+		        f->path, f->nchunks);
 	for (i = 0; i < f->nchunks; i++) {
 		if (f->chunks[i].len == 0)
 			return bl_why(why, whylen, BL_EFORMAT,
-			              "file %u (%s) chunk %u: length 0", idx,
-			              f->path, i);
+			        "file %u (%s) chunk %u: length 0", idx, f->path,
+			        i);
 		if (f->chunks[i].len > MANIFEST_CHUNK_LEN_MAX)
-			return bl_why(
-			        why, whylen, BL_ETOOBIG,
+			return bl_why(why, whylen, BL_ETOOBIG,
 			        "file %u (%s) chunk %u: length %u exceeds %u",
 			        idx, f->path, i, f->chunks[i].len,
 			        MANIFEST_CHUNK_LEN_MAX);
 		sum += f->chunks[i].len;
 	}
 	if (sum != f->size)
-		return bl_why(
-		        why, whylen, BL_EFORMAT,
+		return bl_why(why, whylen, BL_EFORMAT,
 		        "file %u (%s): chunk lengths sum to %llu, size says "
 		        "%llu",
 		        idx, f->path, (unsigned long long)sum,
@@ -525,7 +536,8 @@ static int check_file(const struct manifest_file *f, uint32_t idx,
 	return 0;
 }
 
-static int file_cmp(const void *a, const void *b)
+static int
+file_cmp(const void *a, const void *b)
 {
 	const struct manifest_file *fa = a, *fb = b;
 
@@ -533,8 +545,8 @@ static int file_cmp(const void *a, const void *b)
 }
 
 /* Validate m, sort its files and return the body length in *blenp. */
-static int check_manifest(struct manifest *m, size_t *blenp, char *why,
-                          size_t whylen)
+static int
+check_manifest(struct manifest *m, size_t *blenp, char *why, size_t whylen)
 {
 	uint64_t blen, total = 0;
 	size_t namelen;
@@ -543,45 +555,44 @@ static int check_manifest(struct manifest *m, size_t *blenp, char *why,
 
 	if ((namelen = strnlen(m->name, sizeof(m->name))) > MANIFEST_NAME_MAX)
 		return bl_why(why, whylen, BL_ETOOBIG,
-		              "name longer than %d bytes", MANIFEST_NAME_MAX);
+		        "name longer than %d bytes", MANIFEST_NAME_MAX);
 	if (!name_valid(m->name, namelen))
-		return bl_why(
-		        why, whylen, BL_EFORMAT,
+		return bl_why(why, whylen, BL_EFORMAT,
 		        "invalid name \"%s\": want 1..%d of [A-Za-z0-9._+-], "
 		        "not starting with '.' or '-'",
 		        m->name, MANIFEST_NAME_MAX);
 	if (m->version == 0)
 		return bl_why(why, whylen, BL_EFORMAT,
-		              "version 0: versions start at 1");
+		        "version 0: versions start at 1");
 	if (m->nfiles > MANIFEST_FILES_MAX)
 		return bl_why(why, whylen, BL_ETOOBIG, "%u files exceed %d",
-		              m->nfiles, MANIFEST_FILES_MAX);
+		        m->nfiles, MANIFEST_FILES_MAX);
 	if (m->nfiles > 0 && m->files == NULL)
 		return bl_why(why, whylen, BL_EUSAGE,
-		              "%u files but no file array", m->nfiles);
+		        "%u files but no file array", m->nfiles);
 	blen = HDR_HEAD_LEN + namelen + HDR_TAIL_LEN;
 	for (i = 0; i < m->nfiles; i++)
-		if ((rc = check_file(&m->files[i], i, &blen, &total, why,
-		                     whylen)) < 0)
+		if ((rc = check_file(
+		             &m->files[i], i, &blen, &total, why, whylen)) < 0)
 			return rc;
 	if (blen > MANIFEST_BYTES_MAX - MANIFEST_TRAILER_LEN)
 		return bl_why(why, whylen, BL_ETOOBIG,
-		              "encoding needs %llu bytes, the limit is %u",
-		              (unsigned long long)(blen + MANIFEST_TRAILER_LEN),
-		              MANIFEST_BYTES_MAX);
+		        "encoding needs %llu bytes, the limit is %u",
+		        (unsigned long long)(blen + MANIFEST_TRAILER_LEN),
+		        MANIFEST_BYTES_MAX);
 	if (m->nfiles > 1)
 		qsort(m->files, m->nfiles, sizeof(*m->files), file_cmp);
 	for (i = 1; i < m->nfiles; i++)
 		if (strcmp(m->files[i - 1].path, m->files[i].path) == 0)
 			return bl_why(why, whylen, BL_EFORMAT,
-			              "duplicate path \"%s\"",
-			              m->files[i].path);
+			        "duplicate path \"%s\"", m->files[i].path);
 	*blenp = (size_t)blen;
 	return 0;
 }
 
 /* Write the body of a checked manifest; returns the end of what it wrote. */
-static uint8_t *write_body(uint8_t *w, const struct manifest *m)
+static uint8_t *
+write_body(uint8_t *w, const struct manifest *m)
 {
 	const struct manifest_file *f;
 	size_t namelen = strlen(m->name), plen;
@@ -612,8 +623,9 @@ static uint8_t *write_body(uint8_t *w, const struct manifest *m)
 	return w;
 }
 
-int manifest_encode(struct manifest *m, const struct sign_key *key,
-                    uint8_t **out, size_t *outlen, char *why, size_t whylen)
+int
+manifest_encode(struct manifest *m, const struct sign_key *key, uint8_t **out,
+        size_t *outlen, char *why, size_t whylen)
 {
 	uint8_t pub[SIGN_PUB_LEN], *buf, *t;
 	size_t blen = 0;
@@ -629,8 +641,8 @@ int manifest_encode(struct manifest *m, const struct sign_key *key,
 	t = write_body(buf, m);
 	t[0] = MANIFEST_SIG_ED25519;
 	if ((rc = sign_key_pub(key, pub)) < 0 ||
-	    (rc = key_id(pub, t + 1)) < 0 ||
-	    (rc = sign_sign(key, buf, blen, t + 1 + KEY_ID_LEN)) < 0) {
+	        (rc = key_id(pub, t + 1)) < 0 ||
+	        (rc = sign_sign(key, buf, blen, t + 1 + KEY_ID_LEN)) < 0) {
 		bl_why(why, whylen, rc, "cannot sign the manifest");
 		goto out_free;
 	}

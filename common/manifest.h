@@ -21,16 +21,16 @@
 
 #include "sign.h"
 
-#define MANIFEST_MAGIC "BLMF"
-#define MANIFEST_FORMAT 1
-#define MANIFEST_NAME_MAX 128           /* bytes, see manifest_name_valid */
-#define MANIFEST_PATH_MAX 1024          /* bytes per file path */
-#define MANIFEST_FILES_MAX 65536        /* files per manifest */
-#define MANIFEST_CHUNKS_MAX (8u << 20)  /* chunks per manifest, all files */
-#define MANIFEST_CHUNK_LEN_MAX (16u << 20) /* bytes per chunk */
-#define MANIFEST_BYTES_MAX (320u << 20) /* encoded size */
-#define MANIFEST_TRAILER_LEN (1 + 8 + 64)
-#define MANIFEST_SIG_ED25519 1
+#define MANIFEST_MAGIC         "BLMF"
+#define MANIFEST_FORMAT        1
+#define MANIFEST_NAME_MAX      128          /* bytes, see manifest_name_valid */
+#define MANIFEST_PATH_MAX      1024         /* bytes per file path */
+#define MANIFEST_FILES_MAX     65536        /* files per manifest */
+#define MANIFEST_CHUNKS_MAX    (8u << 20)   /* chunks per manifest, all files */
+#define MANIFEST_CHUNK_LEN_MAX (16u << 20)  /* bytes per chunk */
+#define MANIFEST_BYTES_MAX     (320u << 20) /* encoded size */
+#define MANIFEST_TRAILER_LEN   (1 + 8 + 64)
+#define MANIFEST_SIG_ED25519   1
 
 struct manifest_chunk {
 	uint8_t id[32]; /* SHA-256 of the chunk's bytes */
@@ -38,9 +38,9 @@ struct manifest_chunk {
 };
 
 struct manifest_file {
-	char *path;     /* relative, '/'-separated, NUL-terminated (owned) */
-	uint32_t mode;  /* permission bits, <= 07777 */
-	uint64_t size;  /* sum of the chunk lengths */
+	char *path;    /* relative, '/'-separated, NUL-terminated (owned) */
+	uint32_t mode; /* permission bits, <= 07777 */
+	uint64_t size; /* sum of the chunk lengths */
 	uint8_t sha256[32]; /* SHA-256 of the whole file */
 	uint32_t nchunks;
 	struct manifest_chunk *chunks; /* owned; NULL when nchunks == 0 */
@@ -48,8 +48,8 @@ struct manifest_file {
 
 struct manifest {
 	char name[MANIFEST_NAME_MAX + 1]; /* image name */
-	uint32_t version;  /* >= 1 */
-	uint64_t created;  /* Unix time, seconds */
+	uint32_t version;                 /* >= 1 */
+	uint64_t created;                 /* Unix time, seconds */
 	uint32_t nfiles;
 	struct manifest_file *files; /* owned; sorted by path on encode */
 	/* From the trailer: set by manifest_decode and manifest_encode. */
@@ -80,7 +80,7 @@ int manifest_path_valid(const char *path, size_t len);
  * count; -ENOMEM; BL_ECRYPTO.
  */
 int manifest_encode(struct manifest *m, const struct sign_key *key,
-	uint8_t **out, size_t *outlen, char *why, size_t whylen);
+        uint8_t **out, size_t *outlen, char *why, size_t whylen);
 
 /*
  * Decode p[0..len) (body + trailer).  Pure and bounded: no I/O; at most
@@ -95,7 +95,7 @@ int manifest_encode(struct manifest *m, const struct sign_key *key,
  * count or chunk length over its bound) or -ENOMEM.
  */
 int manifest_decode(const uint8_t *p, size_t len, struct manifest **out,
-	char *why, size_t whylen);
+        char *why, size_t whylen);
 
 /*
  * Check the trailer's Ed25519 signature over the body with the raw public
@@ -106,7 +106,7 @@ int manifest_decode(const uint8_t *p, size_t len, struct manifest **out,
  * byte), or BL_ECRYPTO.
  */
 int manifest_verify(const uint8_t *p, size_t len, const uint8_t pub[32],
-	char *why, size_t whylen);
+        char *why, size_t whylen);
 
 /*
  * Manifest id: SHA-256 of the body (everything before the trailer).

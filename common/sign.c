@@ -30,7 +30,8 @@ struct sign_key {
  * Passphrase callback that refuses: with a NULL callback OpenSSL would
  * prompt on the terminal for an encrypted key, which a daemon must never do.
  */
-static int no_passphrase(char *buf, int size, int rwflag, void *u)
+static int
+no_passphrase(char *buf, int size, int rwflag, void *u)
 {
 	(void)buf;
 	(void)size;
@@ -39,7 +40,8 @@ static int no_passphrase(char *buf, int size, int rwflag, void *u)
 	return -1;
 }
 
-static int wrap_pkey(EVP_PKEY *pkey, struct sign_key **out)
+static int
+wrap_pkey(EVP_PKEY *pkey, struct sign_key **out)
 {
 	struct sign_key *k;
 
@@ -52,7 +54,8 @@ static int wrap_pkey(EVP_PKEY *pkey, struct sign_key **out)
 	return 0;
 }
 
-int sign_keygen(struct sign_key **out)
+int
+sign_keygen(struct sign_key **out)
 {
 	EVP_PKEY_CTX *ctx;
 	EVP_PKEY *pkey = NULL;
@@ -74,7 +77,8 @@ int sign_keygen(struct sign_key **out)
 }
 
 /* Read a small PEM file into a read-only memory BIO over *bufp. */
-static int pem_open(const char *path, uint8_t **bufp, size_t *lenp, BIO **biop)
+static int
+pem_open(const char *path, uint8_t **bufp, size_t *lenp, BIO **biop)
 {
 	int rc;
 
@@ -88,7 +92,8 @@ static int pem_open(const char *path, uint8_t **bufp, size_t *lenp, BIO **biop)
 	return 0;
 }
 
-int sign_key_load(const char *path, struct sign_key **out)
+int
+sign_key_load(const char *path, struct sign_key **out)
 {
 	EVP_PKEY *pkey;
 	uint8_t *buf;
@@ -118,7 +123,8 @@ int sign_key_load(const char *path, struct sign_key **out)
  * secure-memory one where it holds a private key, so its buffer is wiped
  * when freed.
  */
-static int bio_save(BIO *bio, const char *path, mode_t mode)
+static int
+bio_save(BIO *bio, const char *path, mode_t mode)
 {
 	char *data;
 	long n;
@@ -128,7 +134,8 @@ static int bio_save(BIO *bio, const char *path, mode_t mode)
 	return fs_write_atomic(path, data, (size_t)n, mode);
 }
 
-int sign_key_save(const struct sign_key *k, const char *path)
+int
+sign_key_save(const struct sign_key *k, const char *path)
 {
 	BIO *bio;
 	int rc;
@@ -138,8 +145,8 @@ int sign_key_save(const struct sign_key *k, const char *path)
 		return -ENOMEM;
 	}
 	/* No cipher: an unencrypted PKCS#8 "PRIVATE KEY" block. */
-	if (PEM_write_bio_PKCS8PrivateKey(bio, k->pkey, NULL, NULL, 0, NULL,
-	                                  NULL) != 1)
+	if (PEM_write_bio_PKCS8PrivateKey(
+	            bio, k->pkey, NULL, NULL, 0, NULL, NULL) != 1)
 		rc = BL_ECRYPTO;
 	else
 		rc = bio_save(bio, path, 0600);
@@ -148,26 +155,28 @@ int sign_key_save(const struct sign_key *k, const char *path)
 	return rc;
 }
 
-int sign_key_pub(const struct sign_key *k, uint8_t pub[SIGN_PUB_LEN])
+int
+sign_key_pub(const struct sign_key *k, uint8_t pub[SIGN_PUB_LEN])
 {
 	size_t len = SIGN_PUB_LEN;
 
 	if (EVP_PKEY_get_raw_public_key(k->pkey, pub, &len) != 1 ||
-	    len != SIGN_PUB_LEN) {
+	        len != SIGN_PUB_LEN) {
 		ERR_clear_error();
 		return BL_ECRYPTO;
 	}
 	return 0;
 }
 
-int sign_pub_save(const uint8_t pub[SIGN_PUB_LEN], const char *path)
+int
+sign_pub_save(const uint8_t pub[SIGN_PUB_LEN], const char *path)
 {
 	EVP_PKEY *pkey;
 	BIO *bio;
 	int rc;
 
-	pkey = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, pub,
-	                                   SIGN_PUB_LEN);
+	pkey = EVP_PKEY_new_raw_public_key(
+	        EVP_PKEY_ED25519, NULL, pub, SIGN_PUB_LEN);
 	if (pkey == NULL) {
 		ERR_clear_error();
 		return BL_ECRYPTO;
@@ -187,7 +196,8 @@ out_free_pkey:
 	return rc;
 }
 
-int sign_pub_load(const char *path, uint8_t pub[SIGN_PUB_LEN])
+int
+sign_pub_load(const char *path, uint8_t pub[SIGN_PUB_LEN])
 {
 	EVP_PKEY *pkey;
 	uint8_t *buf;
@@ -201,16 +211,17 @@ int sign_pub_load(const char *path, uint8_t pub[SIGN_PUB_LEN])
 	BIO_free(bio);
 	OPENSSL_clear_free(buf, len);
 	if (pkey == NULL || EVP_PKEY_get_base_id(pkey) != EVP_PKEY_ED25519 ||
-	    EVP_PKEY_get_raw_public_key(pkey, pub, &publen) != 1 ||
-	    publen != SIGN_PUB_LEN)
+	        EVP_PKEY_get_raw_public_key(pkey, pub, &publen) != 1 ||
+	        publen != SIGN_PUB_LEN)
 		rc = BL_EFORMAT;
 	EVP_PKEY_free(pkey);
 	ERR_clear_error();
 	return rc;
 }
 
-int sign_sign(const struct sign_key *k, const uint8_t *msg, size_t len,
-              uint8_t sig[SIGN_SIG_LEN])
+int
+sign_sign(const struct sign_key *k, const uint8_t *msg, size_t len,
+        uint8_t sig[SIGN_SIG_LEN])
 {
 	static const uint8_t empty[1];
 	EVP_MD_CTX *md;
@@ -224,8 +235,8 @@ int sign_sign(const struct sign_key *k, const uint8_t *msg, size_t len,
 		return BL_ECRYPTO;
 	}
 	if (EVP_DigestSignInit(md, NULL, NULL, NULL, k->pkey) != 1 ||
-	    EVP_DigestSign(md, sig, &siglen, msg, len) != 1 ||
-	    siglen != SIGN_SIG_LEN)
+	        EVP_DigestSign(md, sig, &siglen, msg, len) != 1 ||
+	        siglen != SIGN_SIG_LEN)
 		rc = BL_ECRYPTO;
 	EVP_MD_CTX_free(md);
 	ERR_clear_error();
@@ -236,8 +247,9 @@ int sign_sign(const struct sign_key *k, const uint8_t *msg, size_t len,
  * Fail closed: a key OpenSSL will not import, or any verification failure,
  * is BL_ESIG.  Only failing to allocate the context is BL_ECRYPTO.
  */
-int sign_verify(const uint8_t pub[SIGN_PUB_LEN], const uint8_t *msg, size_t len,
-                const uint8_t sig[SIGN_SIG_LEN])
+int
+sign_verify(const uint8_t pub[SIGN_PUB_LEN], const uint8_t *msg, size_t len,
+        const uint8_t sig[SIGN_SIG_LEN])
 {
 	static const uint8_t empty[1];
 	EVP_PKEY *pkey;
@@ -246,8 +258,8 @@ int sign_verify(const uint8_t pub[SIGN_PUB_LEN], const uint8_t *msg, size_t len,
 
 	if (msg == NULL)
 		msg = empty;
-	pkey = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, pub,
-	                                   SIGN_PUB_LEN);
+	pkey = EVP_PKEY_new_raw_public_key(
+	        EVP_PKEY_ED25519, NULL, pub, SIGN_PUB_LEN);
 	if (pkey == NULL)
 		goto out;
 	if ((md = EVP_MD_CTX_new()) == NULL) {
@@ -255,7 +267,7 @@ int sign_verify(const uint8_t pub[SIGN_PUB_LEN], const uint8_t *msg, size_t len,
 		goto out_free_pkey;
 	}
 	if (EVP_DigestVerifyInit(md, NULL, NULL, NULL, pkey) == 1 &&
-	    EVP_DigestVerify(md, sig, SIGN_SIG_LEN, msg, len) == 1)
+	        EVP_DigestVerify(md, sig, SIGN_SIG_LEN, msg, len) == 1)
 		rc = 0;
 	EVP_MD_CTX_free(md);
 out_free_pkey:
@@ -265,7 +277,8 @@ out:
 	return rc;
 }
 
-void sign_key_free(struct sign_key *k)
+void
+sign_key_free(struct sign_key *k)
 {
 	if (k == NULL)
 		return;

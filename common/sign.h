@@ -49,15 +49,15 @@ int sign_pub_load(const char *path, uint8_t pub[SIGN_PUB_LEN]);
  * or BL_ECRYPTO.  Ed25519 is deterministic: same key and msg, same sig.
  */
 int sign_sign(const struct sign_key *k, const uint8_t *msg, size_t len,
-	uint8_t sig[SIGN_SIG_LEN]);
+        uint8_t sig[SIGN_SIG_LEN]);
 
 /*
  * 0 if sig is a valid signature of msg by pub, else BL_ESIG (also for a
  * public key OpenSSL refuses).  Fails closed: BL_ECRYPTO only when OpenSSL
  * cannot allocate its context.
  */
-int sign_verify(const uint8_t pub[SIGN_PUB_LEN], const uint8_t *msg,
-	size_t len, const uint8_t sig[SIGN_SIG_LEN]);
+int sign_verify(const uint8_t pub[SIGN_PUB_LEN], const uint8_t *msg, size_t len,
+        const uint8_t sig[SIGN_SIG_LEN]);
 
 /* Free a key (NULL is a no-op). */
 void sign_key_free(struct sign_key *k);

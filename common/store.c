@@ -34,19 +34,19 @@ struct store_conf {
 };
 
 static const struct conf_key store_conf_keys[] = {
-	{"format", CONF_U64, offsetof(struct store_conf, format), 0, 1, 1},
-	{"chunk_min", CONF_SIZE, offsetof(struct store_conf, chunk_min), 0,
-		CHUNKER_MIN_LIMIT, CHUNKER_MAX_LIMIT},
-	{"chunk_avg", CONF_SIZE, offsetof(struct store_conf, chunk_avg), 0,
-		CHUNKER_MIN_LIMIT, CHUNKER_MAX_LIMIT},
-	{"chunk_max", CONF_SIZE, offsetof(struct store_conf, chunk_max), 0,
-		CHUNKER_MIN_LIMIT, CHUNKER_MAX_LIMIT},
-	{"zstd_level", CONF_U64, offsetof(struct store_conf, zstd_level), 0, 0,
-		19},
-	{"index_map_size", CONF_SIZE, offsetof(struct store_conf, map_size), 0,
-		1ull << 16, 1ull << 44},
-	{"index_map_max", CONF_SIZE, offsetof(struct store_conf, map_max), 0,
-		0, 1ull << 44},
+        {"format", CONF_U64, offsetof(struct store_conf, format), 0, 1, 1},
+        {"chunk_min", CONF_SIZE, offsetof(struct store_conf, chunk_min), 0,
+                CHUNKER_MIN_LIMIT, CHUNKER_MAX_LIMIT},
+        {"chunk_avg", CONF_SIZE, offsetof(struct store_conf, chunk_avg), 0,
+                CHUNKER_MIN_LIMIT, CHUNKER_MAX_LIMIT},
+        {"chunk_max", CONF_SIZE, offsetof(struct store_conf, chunk_max), 0,
+                CHUNKER_MIN_LIMIT, CHUNKER_MAX_LIMIT},
+        {"zstd_level", CONF_U64, offsetof(struct store_conf, zstd_level), 0, 0,
+                19},
+        {"index_map_size", CONF_SIZE, offsetof(struct store_conf, map_size), 0,
+                1ull << 16, 1ull << 44},
+        {"index_map_max", CONF_SIZE, offsetof(struct store_conf, map_max), 0, 0,
+                1ull << 44},
 };
 
 void
@@ -69,8 +69,8 @@ path_join(char *out, size_t cap, const char *dir, const char *rel)
 }
 
 int
-store_init(const char *dir, const struct store_opts *o, char *why,
-	size_t whylen)
+store_init(
+        const char *dir, const struct store_opts *o, char *why, size_t whylen)
 {
 	struct chunker ck;
 	struct sign_key *key = NULL;
@@ -81,31 +81,29 @@ store_init(const char *dir, const struct store_opts *o, char *why,
 	int rc, n;
 
 	if ((rc = chunker_init(&ck, o->chunk_min, o->chunk_avg, o->chunk_max,
-		     why, whylen)) != 0)
+	             why, whylen)) != 0)
 		return rc;
 	if (o->zstd_level < 0 || o->zstd_level > 19)
-		return bl_why(why, whylen, BL_EUSAGE,
-			"zstd level must be 0..19");
+		return bl_why(
+		        why, whylen, BL_EUSAGE, "zstd level must be 0..19");
 	if (path_join(path, sizeof(path), dir, "store.conf") < 0)
-		return bl_why(why, whylen, -ENAMETOOLONG, "%s: path too long",
-			dir);
+		return bl_why(
+		        why, whylen, -ENAMETOOLONG, "%s: path too long", dir);
 	if (stat(path, &st) == 0)
-		return bl_why(why, whylen, -EEXIST, "%s already holds a store",
-			dir);
+		return bl_why(
+		        why, whylen, -EEXIST, "%s already holds a store", dir);
 	if ((rc = fs_mkdirs(dir, 0755)) < 0)
 		return bl_why(why, whylen, rc, "%s: %s", dir, bl_strerror(rc));
 	path_join(path, sizeof(path), dir, "index");
 	if ((rc = fs_mkdirs(path, 0700)) < 0)
-		return bl_why(why, whylen, rc, "%s: %s", path,
-			bl_strerror(rc));
-	if ((rc = index_open(&ix, path, o->map_size, o->map_max, why,
-		     whylen)) != 0)
+		return bl_why(why, whylen, rc, "%s: %s", path, bl_strerror(rc));
+	if ((rc = index_open(
+	             &ix, path, o->map_size, o->map_max, why, whylen)) != 0)
 		return rc;
 	index_close(&ix);
 	path_join(path, sizeof(path), dir, "keys");
 	if ((rc = fs_mkdirs(path, 0700)) < 0)
-		return bl_why(why, whylen, rc, "%s: %s", path,
-			bl_strerror(rc));
+		return bl_why(why, whylen, rc, "%s: %s", path, bl_strerror(rc));
 	if ((rc = sign_keygen(&key)) != 0 || (rc = sign_key_pub(key, pub)) != 0)
 		goto key_fail;
 	path_join(path, sizeof(path), dir, "keys/signing.key");
@@ -119,52 +117,51 @@ store_init(const char *dir, const struct store_opts *o, char *why,
 
 	/* store.conf last: its presence marks a complete store. */
 	n = snprintf(text, sizeof(text),
-		"# Branchline store.  Chunk sizes fix how content is cut;\n"
-		"# changing them later only costs deduplication.\n"
-		"format = %d\n"
-		"chunk_min = %" PRIu32 "\n"
-		"chunk_avg = %" PRIu32 "\n"
-		"chunk_max = %" PRIu32 "\n"
-		"# zstd level for chunks that compress (0 = off)\n"
-		"zstd_level = %d\n"
-		"index_map_size = %" PRIu64 "\n"
-		"# 0 = grow without limit\n"
-		"index_map_max = %" PRIu64 "\n",
-		STORE_FORMAT, o->chunk_min, o->chunk_avg, o->chunk_max,
-		o->zstd_level, o->map_size, o->map_max);
+	        "# Branchline store.  Chunk sizes fix how content is cut;\n"
+	        "# changing them later only costs deduplication.\n"
+	        "format = %d\n"
+	        "chunk_min = %" PRIu32 "\n"
+	        "chunk_avg = %" PRIu32 "\n"
+	        "chunk_max = %" PRIu32 "\n"
+	        "# zstd level for chunks that compress (0 = off)\n"
+	        "zstd_level = %d\n"
+	        "index_map_size = %" PRIu64 "\n"
+	        "# 0 = grow without limit\n"
+	        "index_map_max = %" PRIu64 "\n",
+	        STORE_FORMAT, o->chunk_min, o->chunk_avg, o->chunk_max,
+	        o->zstd_level, o->map_size, o->map_max);
 	path_join(path, sizeof(path), dir, "store.conf");
 	if ((rc = fs_write_atomic(path, text, (size_t)n, 0644)) < 0)
-		return bl_why(why, whylen, rc, "%s: %s", path,
-			bl_strerror(rc));
+		return bl_why(why, whylen, rc, "%s: %s", path, bl_strerror(rc));
 	return 0;
 key_fail:
 	sign_key_free(key);
-	return bl_why(why, whylen, rc, "creating signing key: %s",
-		bl_strerror(rc));
+	return bl_why(
+	        why, whylen, rc, "creating signing key: %s", bl_strerror(rc));
 }
 
 int
 store_open(const char *dir, struct store **out, char *why, size_t whylen)
 {
 	struct store_conf c = {1, CHUNKER_MIN_DEFAULT, CHUNKER_AVG_DEFAULT,
-		CHUNKER_MAX_DEFAULT, STORE_ZSTD_DEFAULT, STORE_MAP_DEFAULT, 0};
+	        CHUNKER_MAX_DEFAULT, STORE_ZSTD_DEFAULT, STORE_MAP_DEFAULT, 0};
 	char path[PATH_MAX];
 	struct store *s;
 	struct stat st;
 	int rc;
 
 	if (strlen(dir) >= sizeof(((struct store *)0)->dir))
-		return bl_why(why, whylen, -ENAMETOOLONG, "%s: path too long",
-			dir);
+		return bl_why(
+		        why, whylen, -ENAMETOOLONG, "%s: path too long", dir);
 	path_join(path, sizeof(path), dir, "store.conf");
 	if (stat(path, &st) < 0)
 		return bl_why(why, whylen, BL_ENOTFOUND,
-			"%s is not a store (no store.conf; create one with "
-			"'branchline --store %s init')",
-			dir, dir);
+		        "%s is not a store (no store.conf; create one with "
+		        "'branchline --store %s init')",
+		        dir, dir);
 	if ((rc = conf_load(path, store_conf_keys,
-		     sizeof(store_conf_keys) / sizeof(store_conf_keys[0]), &c,
-		     why, whylen)) != 0)
+	             sizeof(store_conf_keys) / sizeof(store_conf_keys[0]), &c,
+	             why, whylen)) != 0)
 		return rc;
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return bl_why(why, whylen, -ENOMEM, "out of memory");
@@ -176,11 +173,11 @@ store_open(const char *dir, struct store **out, char *why, size_t whylen)
 	s->opts.map_size = c.map_size;
 	s->opts.map_max = c.map_max;
 	if ((rc = chunker_init(&s->chunker, s->opts.chunk_min,
-		     s->opts.chunk_avg, s->opts.chunk_max, why, whylen)) != 0)
+	             s->opts.chunk_avg, s->opts.chunk_max, why, whylen)) != 0)
 		goto fail;
 	path_join(path, sizeof(path), dir, "index");
-	if ((rc = index_open(&s->ix, path, c.map_size, c.map_max, why,
-		     whylen)) != 0)
+	if ((rc = index_open(
+	             &s->ix, path, c.map_size, c.map_max, why, whylen)) != 0)
 		goto fail;
 	if ((rc = chunkstore_open_local(dir, 0, &s->cs)) != 0) {
 		bl_why(why, whylen, rc, "%s: %s", dir, bl_strerror(rc));
@@ -220,17 +217,16 @@ store_load_key(struct store *s, char *why, size_t whylen)
 	path_join(path, sizeof(path), s->dir, "keys/signing.key");
 	if ((rc = sign_key_load(path, &s->key)) != 0)
 		return bl_why(why, whylen, rc, "signing key %s: %s", path,
-			bl_strerror(rc));
+		        bl_strerror(rc));
 	if ((rc = sign_key_pub(s->key, s->pub)) != 0)
 		return bl_why(why, whylen, rc, "signing key %s: %s", path,
-			bl_strerror(rc));
+		        bl_strerror(rc));
 	s->have_pub = 1;
 	return 0;
 }
 
 int
-store_parse_ref(const char *ref, char *name, size_t namecap,
-	uint32_t *version)
+store_parse_ref(const char *ref, char *name, size_t namecap, uint32_t *version)
 {
 	const char *at = strrchr(ref, '@');
 	size_t n = at != NULL ? (size_t)(at - ref) : strlen(ref);
@@ -269,7 +265,7 @@ version_cmp(const void *a, const void *b)
 
 int
 store_list(struct store *s, const char *name, struct store_version **out,
-	size_t *n)
+        size_t *n)
 {
 	struct store_version *v = NULL, *nv;
 	size_t cnt = 0, cap = 0, nlen;
@@ -297,8 +293,9 @@ store_list(struct store *s, const char *name, struct store_version **out,
 			rc = MDB_CORRUPTED;
 			break;
 		}
-		if (name != NULL && (strlen(name) != nlen ||
-				    memcmp(name, k.mv_data, nlen) != 0))
+		if (name != NULL &&
+		        (strlen(name) != nlen ||
+		                memcmp(name, k.mv_data, nlen) != 0))
 			break;
 		if (cnt == cap) {
 			cap = cap ? cap * 2 : 16;
@@ -310,7 +307,8 @@ store_list(struct store *s, const char *name, struct store_version **out,
 		}
 		memcpy(v[cnt].name, k.mv_data, nlen);
 		v[cnt].name[nlen] = '\0';
-		v[cnt].version = be32_get((const uint8_t *)k.mv_data + nlen + 1);
+		v[cnt].version =
+		        be32_get((const uint8_t *)k.mv_data + nlen + 1);
 		if (index_image_decode(d.mv_data, d.mv_size, &v[cnt].im) != 0) {
 			rc = MDB_CORRUPTED;
 			break;
@@ -332,8 +330,8 @@ store_list(struct store *s, const char *name, struct store_version **out,
 
 int
 store_lookup(struct store *s, const char *name, uint32_t version,
-	struct store_version *ver, uint8_t **raw, size_t *rawlen, char *why,
-	size_t whylen)
+        struct store_version *ver, uint8_t **raw, size_t *rawlen, char *why,
+        size_t whylen)
 {
 	struct store_version *all = NULL, *hit = NULL;
 	MDB_val k, d;
@@ -350,7 +348,7 @@ store_lookup(struct store *s, const char *name, uint32_t version,
 		free(all);
 		if (version != 0)
 			return bl_why(why, whylen, BL_ENOTFOUND,
-				"no image %s@%" PRIu32, name, version);
+			        "no image %s@%" PRIu32, name, version);
 		return bl_why(why, whylen, BL_ENOTFOUND, "no image %s", name);
 	}
 	*ver = *hit;
@@ -372,28 +370,28 @@ store_lookup(struct store *s, const char *name, uint32_t version,
 	}
 	mdb_txn_abort(txn);
 	if (rc != 0)
-		return bl_why(why, whylen, rc == MDB_NOTFOUND ? BL_ECORRUPT :
-							       index_err(rc),
-			"%s@%" PRIu32 ": manifest missing from index: %s",
-			ver->name, ver->version, mdb_strerror(rc));
+		return bl_why(why, whylen,
+		        rc == MDB_NOTFOUND ? BL_ECORRUPT : index_err(rc),
+		        "%s@%" PRIu32 ": manifest missing from index: %s",
+		        ver->name, ver->version, mdb_strerror(rc));
 	return 0;
 }
 
 int
 store_manifest(struct store *s, const char *name, uint32_t version,
-	struct manifest **m, char *why, size_t whylen)
+        struct manifest **m, char *why, size_t whylen)
 {
 	struct store_version ver;
 	uint8_t *raw;
 	size_t len;
 	int rc;
 
-	if ((rc = store_lookup(s, name, version, &ver, &raw, &len, why,
-		     whylen)) != 0)
+	if ((rc = store_lookup(
+	             s, name, version, &ver, &raw, &len, why, whylen)) != 0)
 		return rc;
 	if (!s->have_pub)
 		rc = bl_why(why, whylen, BL_ENOTFOUND,
-			"%s/keys/signing.pub: no public key", s->dir);
+		        "%s/keys/signing.pub: no public key", s->dir);
 	else if ((rc = manifest_verify(raw, len, s->pub, why, whylen)) == 0)
 		rc = manifest_decode(raw, len, m, why, whylen);
 	free(raw);
@@ -402,7 +400,7 @@ store_manifest(struct store *s, const char *name, uint32_t version,
 
 int
 store_read_chunk(struct store *s, const uint8_t id[32], uint8_t *buf,
-	size_t cap, size_t *len, int verify)
+        size_t cap, size_t *len, int verify)
 {
 	struct index_chunk c;
 	uint8_t h[HASH_LEN];
@@ -420,12 +418,12 @@ store_read_chunk(struct store *s, const uint8_t id[32], uint8_t *buf,
 		return BL_ETOOBIG;
 	if (c.flags & INDEX_CHUNK_ZSTD) {
 		if (s->zbuf == NULL &&
-		    (s->zbuf = malloc(MANIFEST_CHUNK_LEN_MAX)) == NULL)
+		        (s->zbuf = malloc(MANIFEST_CHUNK_LEN_MAX)) == NULL)
 			return -ENOMEM;
 		if (s->zd == NULL && (s->zd = ZSTD_createDCtx()) == NULL)
 			return -ENOMEM;
-		rc = chunkstore_get(s->cs, id, s->zbuf, MANIFEST_CHUNK_LEN_MAX,
-			&got);
+		rc = chunkstore_get(
+		        s->cs, id, s->zbuf, MANIFEST_CHUNK_LEN_MAX, &got);
 		if (rc == 0) {
 			zn = ZSTD_decompressDCtx(s->zd, buf, cap, s->zbuf, got);
 			if (ZSTD_isError(zn))
@@ -473,8 +471,8 @@ find_file(const struct manifest *m, const char *path)
 }
 
 int
-store_cat(struct store *s, const char *name, uint32_t version,
-	const char *path, int fd, int verify, char *why, size_t whylen)
+store_cat(struct store *s, const char *name, uint32_t version, const char *path,
+        int fd, int verify, char *why, size_t whylen)
 {
 	const struct manifest_file *f;
 	struct manifest *m = NULL;
@@ -489,30 +487,30 @@ store_cat(struct store *s, const char *name, uint32_t version,
 		return rc;
 	if ((f = find_file(m, path)) == NULL) {
 		rc = bl_why(why, whylen, BL_ENOTFOUND,
-			"%s@%" PRIu32 " has no file '%s'", m->name, m->version,
-			path);
+		        "%s@%" PRIu32 " has no file '%s'", m->name, m->version,
+		        path);
 		goto out;
 	}
 	if ((buf = malloc(MANIFEST_CHUNK_LEN_MAX)) == NULL ||
-	    (h = hash_new()) == NULL) {
+	        (h = hash_new()) == NULL) {
 		rc = bl_why(why, whylen, -ENOMEM, "out of memory");
 		goto out;
 	}
 	for (i = 0; i < f->nchunks; i++) {
 		rc = store_read_chunk(s, f->chunks[i].id, buf,
-			MANIFEST_CHUNK_LEN_MAX, &len, verify);
+		        MANIFEST_CHUNK_LEN_MAX, &len, verify);
 		if (rc == 0 && len != f->chunks[i].len)
 			rc = BL_ECORRUPT;
 		if (rc != 0) {
 			hash_hex(f->chunks[i].id, 32, hex);
 			rc = bl_why(why, whylen, rc, "chunk %s of %s: %s", hex,
-				path, bl_strerror(rc));
+			        path, bl_strerror(rc));
 			goto out;
 		}
 		if ((rc = hash_update(h, buf, len)) != 0 ||
-		    (rc = fs_write_all(fd, buf, len)) != 0) {
+		        (rc = fs_write_all(fd, buf, len)) != 0) {
 			rc = bl_why(why, whylen, rc, "writing %s: %s", path,
-				bl_strerror(rc));
+			        bl_strerror(rc));
 			goto out;
 		}
 	}
@@ -520,8 +518,8 @@ store_cat(struct store *s, const char *name, uint32_t version,
 		goto out;
 	if (memcmp(sum, f->sha256, HASH_LEN) != 0)
 		rc = bl_why(why, whylen, BL_ECORRUPT,
-			"%s: whole-file SHA-256 does not match the manifest",
-			path);
+		        "%s: whole-file SHA-256 does not match the manifest",
+		        path);
 out:
 	hash_free(h);
 	free(buf);
@@ -578,13 +576,13 @@ store_unique_ids(const struct manifest *m, uint8_t (**ids)[32], size_t *n)
 	/* Compact in place: 36-byte records to 32-byte ids. */
 	for (i = 0; i < *n; i++)
 		memmove((uint8_t *)v + 32 * i, v[i].id, 32);
-	*ids = (uint8_t (*)[32])v;
+	*ids = (uint8_t(*)[32])v;
 	return 0;
 }
 
 int
 store_diff(const struct manifest *a, const struct manifest *b,
-	struct store_diff *d)
+        struct store_diff *d)
 {
 	struct idlen *va, *vb;
 	size_t na, nb, i = 0, j = 0;
@@ -633,7 +631,7 @@ struct remove_ctx {
 
 static int
 remove_one(struct store *s, MDB_txn *txn, const struct store_version *v,
-	char *why, size_t whylen)
+        char *why, size_t whylen)
 {
 	struct manifest *m = NULL;
 	struct index_chunk c;
@@ -652,8 +650,8 @@ remove_one(struct store *s, MDB_txn *txn, const struct store_version *v,
 		if ((rc = index_chunk_get(&s->ix, txn, ids[i], &c)) != 0) {
 			if (rc == MDB_NOTFOUND) {
 				log_warnx("remove %s@%" PRIu32
-					  ": a chunk was already missing",
-					v->name, v->version);
+				          ": a chunk was already missing",
+				        v->name, v->version);
 				continue;
 			}
 			goto out;
@@ -683,15 +681,15 @@ remove_txn(MDB_txn *txn, void *arg)
 	int r;
 
 	for (i = 0; i < rc->n; i++)
-		if ((r = remove_one(rc->s, txn, &rc->v[i], rc->why,
-			     rc->whylen)) != 0)
+		if ((r = remove_one(
+		             rc->s, txn, &rc->v[i], rc->why, rc->whylen)) != 0)
 			return r;
 	return 0;
 }
 
 int
 store_remove(struct store *s, const char *name, uint32_t version, char *why,
-	size_t whylen)
+        size_t whylen)
 {
 	struct remove_ctx ctx = {s, NULL, 0, why, whylen};
 	struct store_version *all;
@@ -707,7 +705,7 @@ store_remove(struct store *s, const char *name, uint32_t version, char *why,
 		free(all);
 		if (version)
 			return bl_why(why, whylen, BL_ENOTFOUND,
-				"no image %s@%" PRIu32, name, version);
+			        "no image %s@%" PRIu32, name, version);
 		return bl_why(why, whylen, BL_ENOTFOUND, "no image %s", name);
 	}
 	ctx.v = all;
@@ -715,7 +713,7 @@ store_remove(struct store *s, const char *name, uint32_t version, char *why,
 	free(all);
 	if (rc != 0 && why != NULL && why[0] == '\0')
 		bl_why(why, whylen, rc, "removing %s: %s", name,
-			bl_strerror(rc));
+		        bl_strerror(rc));
 	return rc;
 }
 
@@ -735,8 +733,8 @@ store_usage(struct store *s, struct store_usage *u)
 		return rc;
 	if ((rc = mdb_cursor_open(txn, s->ix.chunks, &cur)) != 0)
 		goto out;
-	while ((rc = mdb_cursor_get(cur, &k, &d, u->chunks ? MDB_NEXT :
-							     MDB_FIRST)) == 0) {
+	while ((rc = mdb_cursor_get(
+	                cur, &k, &d, u->chunks ? MDB_NEXT : MDB_FIRST)) == 0) {
 		if (d.mv_size != 16) {
 			rc = MDB_CORRUPTED;
 			break;
@@ -806,8 +804,8 @@ session_begin_txn(MDB_txn *txn, void *arg)
 	if (rc != 0 && rc != MDB_NOTFOUND)
 		return rc;
 	sc->id = next;
-	if ((rc = index_meta_put_u64(&sc->s->ix, txn, "next_session",
-		     next + 1)) != 0)
+	if ((rc = index_meta_put_u64(
+	             &sc->s->ix, txn, "next_session", next + 1)) != 0)
 		return rc;
 	if (sc->fd < 0) {
 		lock_path(sc->s, sc->id, path, sizeof(path));
@@ -861,8 +859,8 @@ session_drop(struct store *s, MDB_txn *txn, uint64_t id)
 		return rc;
 	while ((rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) == 0) {
 		if (k.mv_size == 40 &&
-		    be64_get((const uint8_t *)k.mv_data + 32) == id &&
-		    (rc = mdb_cursor_del(cur, 0)) != 0)
+		        be64_get((const uint8_t *)k.mv_data + 32) == id &&
+		        (rc = mdb_cursor_del(cur, 0)) != 0)
 			break;
 	}
 	mdb_cursor_close(cur);
@@ -892,8 +890,8 @@ store_session_end(struct store *s, uint64_t session, int lockfd)
 
 	if ((rc = index_write(&s->ix, session_end_txn, &sc)) != 0)
 		log_warnx("ending import session %" PRIu64
-			  ": %s (gc will reap it)",
-			session, bl_strerror(rc));
+		          ": %s (gc will reap it)",
+		        session, bl_strerror(rc));
 	chunkstore_clean_tmp(s->cs, session);
 	lock_path(s, session, path, sizeof(path));
 	unlink(path);
@@ -969,8 +967,8 @@ store_reap_sessions(struct store *s, uint64_t *reaped)
 			lock_path(s, ctx.dead[i], path, sizeof(path));
 			unlink(path);
 			log_info("reaped import session %" PRIu64
-				 " of a process that exited",
-				ctx.dead[i]);
+			         " of a process that exited",
+			        ctx.dead[i]);
 		}
 		total += ctx.ndead;
 		if (ctx.ndead < 64)

@@ -26,11 +26,11 @@
 #include "sign.h"
 
 #define STORE_ZSTD_DEFAULT 3 /* zstd level for new stores; 0 = off */
-#define STORE_MAP_DEFAULT (64ull << 20)
+#define STORE_MAP_DEFAULT  (64ull << 20)
 
 struct store_opts {
 	uint32_t chunk_min, chunk_avg, chunk_max;
-	int zstd_level;   /* 0: never compress; 1..19 */
+	int zstd_level;    /* 0: never compress; 1..19 */
 	uint64_t map_size; /* initial LMDB map size */
 	uint64_t map_max;  /* growth limit, 0: none */
 };
@@ -41,11 +41,11 @@ struct store {
 	struct chunker chunker;
 	struct index ix;
 	struct chunkstore *cs;
-	struct sign_key *key;  /* loaded on first signing need */
+	struct sign_key *key; /* loaded on first signing need */
 	uint8_t pub[SIGN_PUB_LEN];
 	int have_pub;
-	void *zd;       /* ZSTD_DCtx for reads, made on first use */
-	uint8_t *zbuf;  /* scratch for compressed reads */
+	void *zd;      /* ZSTD_DCtx for reads, made on first use */
+	uint8_t *zbuf; /* scratch for compressed reads */
 };
 
 /* One version of one image, as listed. */
@@ -63,12 +63,11 @@ void store_opts_default(struct store_opts *o);
  * store.conf, signing key pair, an empty index.  Returns 0, -EEXIST when
  * dir already holds a store, -errno, BL_EUSAGE for bad options.
  */
-int store_init(const char *dir, const struct store_opts *o, char *why,
-	size_t whylen);
+int store_init(
+        const char *dir, const struct store_opts *o, char *why, size_t whylen);
 
 /* Open an existing store.  BL_ENOTFOUND when dir holds no store. */
-int store_open(const char *dir, struct store **out, char *why,
-	size_t whylen);
+int store_open(const char *dir, struct store **out, char *why, size_t whylen);
 void store_close(struct store *s);
 
 /*
@@ -76,19 +75,19 @@ void store_close(struct store *s);
  * version.  *out is malloc'd (caller frees), *n entries.
  */
 int store_list(struct store *s, const char *name, struct store_version **out,
-	size_t *n);
+        size_t *n);
 
 /*
  * Find name@version (version 0: the newest).  Fills *ver; when raw is not
  * NULL also returns a malloc'd copy of the signed manifest bytes.
  */
 int store_lookup(struct store *s, const char *name, uint32_t version,
-	struct store_version *ver, uint8_t **raw, size_t *rawlen, char *why,
-	size_t whylen);
+        struct store_version *ver, uint8_t **raw, size_t *rawlen, char *why,
+        size_t whylen);
 
 /* Decode and verify (signature) the manifest of name@version. */
 int store_manifest(struct store *s, const char *name, uint32_t version,
-	struct manifest **m, char *why, size_t whylen);
+        struct manifest **m, char *why, size_t whylen);
 
 /*
  * Read chunk id into buf[cap] (cap >= chunk size), decompressing; with
@@ -96,21 +95,21 @@ int store_manifest(struct store *s, const char *name, uint32_t version,
  * the index lacks it, BL_EMISSING when its file is gone.
  */
 int store_read_chunk(struct store *s, const uint8_t id[32], uint8_t *buf,
-	size_t cap, size_t *len, int verify);
+        size_t cap, size_t *len, int verify);
 
 /*
  * Write file path of name@version to fd, byte-identical; checks every chunk
  * (verify) and the whole-file SHA-256.
  */
 int store_cat(struct store *s, const char *name, uint32_t version,
-	const char *path, int fd, int verify, char *why, size_t whylen);
+        const char *path, int fd, int verify, char *why, size_t whylen);
 
 /*
  * Remove name@version (version 0: every version).  Chunk reference counts
  * drop in the same transaction; the bytes go at the next gc.
  */
-int store_remove(struct store *s, const char *name, uint32_t version,
-	char *why, size_t whylen);
+int store_remove(struct store *s, const char *name, uint32_t version, char *why,
+        size_t whylen);
 
 /* Import. */
 struct store_src {
@@ -138,20 +137,20 @@ typedef void (*store_progress_fn)(void *arg, uint64_t done, uint64_t total);
  * image record and the reference counts in one transaction.  On failure
  * nothing of this import is visible (its chunks become garbage).
  */
-int store_import(struct store *s, const char *name,
-	const struct store_src *src, size_t n, store_progress_fn cb, void *arg,
-	struct store_import_stats *st, char *why, size_t whylen);
+int store_import(struct store *s, const char *name, const struct store_src *src,
+        size_t n, store_progress_fn cb, void *arg,
+        struct store_import_stats *st, char *why, size_t whylen);
 
 /* Chunks and bytes two manifests share and the second adds. */
 struct store_diff {
-	uint64_t a_chunks, b_chunks;    /* distinct chunks in each */
+	uint64_t a_chunks, b_chunks; /* distinct chunks in each */
 	uint64_t shared_chunks, shared_bytes;
-	uint64_t new_chunks, new_bytes; /* in b, not in a */
+	uint64_t new_chunks, new_bytes;   /* in b, not in a */
 	uint64_t gone_chunks, gone_bytes; /* in a, not in b */
-	uint64_t b_bytes;               /* b's distinct chunk bytes */
+	uint64_t b_bytes;                 /* b's distinct chunk bytes */
 };
 int store_diff(const struct manifest *a, const struct manifest *b,
-	struct store_diff *d);
+        struct store_diff *d);
 
 /* Totals over the whole store. */
 struct store_usage {
@@ -164,12 +163,12 @@ int store_usage(struct store *s, struct store_usage *u);
 /* gc: remove unreferenced chunks; safe while imports run. */
 struct store_gc_stats {
 	uint64_t chunks_removed, bytes_freed;
-	uint64_t orphans_removed;   /* files the index did not name */
-	uint64_t sessions_reaped;   /* dead import sessions cleaned */
-	int orphan_sweep;           /* 1 if the fan-out was swept */
+	uint64_t orphans_removed; /* files the index did not name */
+	uint64_t sessions_reaped; /* dead import sessions cleaned */
+	int orphan_sweep;         /* 1 if the fan-out was swept */
 };
-int store_gc(struct store *s, struct store_gc_stats *st, char *why,
-	size_t whylen);
+int store_gc(
+        struct store *s, struct store_gc_stats *st, char *why, size_t whylen);
 
 /* verify: every chunk re-hashed, every manifest checked. */
 struct store_verify_stats {
@@ -177,14 +176,14 @@ struct store_verify_stats {
 	uint64_t bad_chunks, missing_chunks, bad_manifests;
 };
 /* Called once per problem found; kind is "chunk" or "manifest". */
-typedef void (*store_problem_fn)(void *arg, const char *kind,
-	const char *what, const char *problem);
+typedef void (*store_problem_fn)(
+        void *arg, const char *kind, const char *what, const char *problem);
 int store_verify(struct store *s, store_problem_fn cb, void *arg,
-	struct store_verify_stats *st);
+        struct store_verify_stats *st);
 
 /* Parse "NAME" or "NAME@VER" (VER >= 1); version 0 when absent. */
-int store_parse_ref(const char *ref, char *name, size_t namecap,
-	uint32_t *version);
+int store_parse_ref(
+        const char *ref, char *name, size_t namecap, uint32_t *version);
 
 /* Internal to the store modules. */
 int store_load_key(struct store *s, char *why, size_t whylen);
@@ -192,7 +191,6 @@ int store_session_begin(struct store *s, uint64_t *session, int *lockfd);
 void store_session_end(struct store *s, uint64_t session, int lockfd);
 int store_reap_sessions(struct store *s, uint64_t *reaped);
 /* Distinct chunk ids of m, sorted; *ids malloc'd (caller frees). */
-int store_unique_ids(const struct manifest *m, uint8_t (**ids)[32],
-	size_t *n);
+int store_unique_ids(const struct manifest *m, uint8_t (**ids)[32], size_t *n);
 
 #endif /* BL_STORE_H */

@@ -24,12 +24,12 @@
 #include "log.h"
 #include "store.h"
 
-#define GC_BATCH 4096    /* chunks dropped per transaction */
+#define GC_BATCH     4096 /* chunks dropped per transaction */
 #define VERIFY_BATCH 1024 /* chunks checked per read transaction */
 
 struct sweep_ctx {
 	struct store *s;
-	uint8_t last[32];  /* resume point in the zero list */
+	uint8_t last[32]; /* resume point in the zero list */
 	int have_last;
 	int done;
 	uint64_t removed, freed;
@@ -71,7 +71,7 @@ sweep_txn(MDB_txn *txn, void *arg)
 			continue; /* an import in flight needs it */
 		memset(&c, 0, sizeof(c));
 		if ((rc = index_chunk_get(&s->ix, txn, id, &c)) != 0 &&
-		    rc != MDB_NOTFOUND)
+		        rc != MDB_NOTFOUND)
 			break;
 		if (rc == 0 && c.refs != 0)
 			continue; /* stale zero entry: referenced again */
@@ -143,8 +143,7 @@ orphan_txn(MDB_txn *txn, void *arg)
 }
 
 int
-store_gc(struct store *s, struct store_gc_stats *st, char *why,
-	size_t whylen)
+store_gc(struct store *s, struct store_gc_stats *st, char *why, size_t whylen)
 {
 	struct sweep_ctx sc;
 	struct orphan_ctx oc;
@@ -154,14 +153,14 @@ store_gc(struct store *s, struct store_gc_stats *st, char *why,
 	memset(st, 0, sizeof(*st));
 	if ((rc = store_reap_sessions(s, &st->sessions_reaped)) != 0)
 		return bl_why(why, whylen, rc, "reaping sessions: %s",
-			bl_strerror(rc));
+		        bl_strerror(rc));
 	memset(&sc, 0, sizeof(sc));
 	sc.s = s;
 	/* Bounded by the zero list: each round drops or passes a batch. */
 	for (rounds = 0; !sc.done && rounds < (1 << 24); rounds++) {
 		if ((rc = index_write(&s->ix, sweep_txn, &sc)) != 0)
-			return bl_why(why, whylen, rc, "gc: %s",
-				bl_strerror(rc));
+			return bl_why(
+			        why, whylen, rc, "gc: %s", bl_strerror(rc));
 		sc.removed += sc.r_removed;
 		sc.freed += sc.r_freed;
 	}
@@ -175,7 +174,7 @@ store_gc(struct store *s, struct store_gc_stats *st, char *why,
 		rc = index_write(&s->ix, orphan_txn, &oc);
 		if (rc != 0 && rc != BL_EABORT)
 			return bl_why(why, whylen, rc, "gc orphan sweep: %s",
-				bl_strerror(rc));
+			        bl_strerror(rc));
 	}
 	st->orphan_sweep = !oc.stopped;
 	st->orphans_removed = oc.removed;
@@ -194,13 +193,12 @@ struct verify_ctx {
 	ZSTD_DCtx *zd;
 };
 
-static void
-problem(struct verify_ctx *vc, const char *kind, const char *what,
-	const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static void problem(struct verify_ctx *vc, const char *kind, const char *what,
+        const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 static void
 problem(struct verify_ctx *vc, const char *kind, const char *what,
-	const char *fmt, ...)
+        const char *fmt, ...)
 {
 	char msg[512];
 	va_list ap;
@@ -215,7 +213,7 @@ problem(struct verify_ctx *vc, const char *kind, const char *what,
 /* Check one chunk's file against its record. */
 static void
 verify_chunk(struct verify_ctx *vc, MDB_txn *txn, const uint8_t id[32],
-	const struct index_chunk *c)
+        const struct index_chunk *c)
 {
 	struct store *s = vc->s;
 	char hex[HASH_HEXLEN + 1];
@@ -224,26 +222,25 @@ verify_chunk(struct verify_ctx *vc, MDB_txn *txn, const uint8_t id[32],
 	int rc;
 
 	hash_hex(id, 32, hex);
-	rc = chunkstore_get(s->cs, id, c->flags & INDEX_CHUNK_ZSTD ? vc->zbuf :
-								     vc->buf,
-		MANIFEST_CHUNK_LEN_MAX, &got);
+	rc = chunkstore_get(s->cs, id,
+	        c->flags & INDEX_CHUNK_ZSTD ? vc->zbuf : vc->buf,
+	        MANIFEST_CHUNK_LEN_MAX, &got);
 	if (rc == -ENOENT) {
 		/* Unreferenced and unpinned: garbage whose file gc took. */
 		if (c->refs == 0 && index_pinned(&s->ix, txn, id) == 0)
 			return;
 		vc->st->missing_chunks++;
-		problem(vc, "chunk", hex, "file missing (%" PRIu32
-					  " references)",
-			c->refs);
+		problem(vc, "chunk", hex,
+		        "file missing (%" PRIu32 " references)", c->refs);
 		return;
 	}
 	if (rc == 0 && (c->flags & INDEX_CHUNK_ZSTD)) {
-		zn = ZSTD_decompressDCtx(vc->zd, vc->buf,
-			MANIFEST_CHUNK_LEN_MAX, vc->zbuf, got);
+		zn = ZSTD_decompressDCtx(
+		        vc->zd, vc->buf, MANIFEST_CHUNK_LEN_MAX, vc->zbuf, got);
 		if (ZSTD_isError(zn)) {
 			vc->st->bad_chunks++;
 			problem(vc, "chunk", hex, "does not decompress: %s",
-				ZSTD_getErrorName(zn));
+			        ZSTD_getErrorName(zn));
 			return;
 		}
 		got = zn;
@@ -255,10 +252,10 @@ verify_chunk(struct verify_ctx *vc, MDB_txn *txn, const uint8_t id[32],
 	}
 	vc->st->bytes += got;
 	if (got != c->size || hash_sha256(vc->buf, got, h) != 0 ||
-	    memcmp(h, id, 32) != 0) {
+	        memcmp(h, id, 32) != 0) {
 		vc->st->bad_chunks++;
 		problem(vc, "chunk", hex,
-			"content does not match its id (corrupt)");
+		        "content does not match its id (corrupt)");
 	}
 }
 
@@ -291,7 +288,8 @@ verify_chunks(struct verify_ctx *vc)
 			rc = mdb_cursor_get(cur, &k, &d, MDB_FIRST);
 		for (n = 0; rc == 0 && n < VERIFY_BATCH; n++) {
 			if (k.mv_size == 32 &&
-			    index_chunk_get(&s->ix, txn, k.mv_data, &c) == 0) {
+			        index_chunk_get(&s->ix, txn, k.mv_data, &c) ==
+			                0) {
 				memcpy(last, k.mv_data, 32);
 				have_last = 1;
 				vc->st->chunks++;
@@ -310,8 +308,8 @@ verify_chunks(struct verify_ctx *vc)
 }
 
 static void
-verify_manifest(struct verify_ctx *vc, MDB_txn *txn,
-	const struct store_version *v)
+verify_manifest(
+        struct verify_ctx *vc, MDB_txn *txn, const struct store_version *v)
 {
 	struct store *s = vc->s;
 	struct manifest *m = NULL;
@@ -332,23 +330,23 @@ verify_manifest(struct verify_ctx *vc, MDB_txn *txn,
 	why[0] = '\0';
 	if (!s->have_pub)
 		rc = bl_why(why, sizeof(why), BL_ENOTFOUND,
-			"no public key to check it");
+		        "no public key to check it");
 	else if ((rc = manifest_verify(d.mv_data, d.mv_size, s->pub, why,
-			  sizeof(why))) == 0 &&
-		 (rc = manifest_decode(d.mv_data, d.mv_size, &m, why,
-			  sizeof(why))) == 0 &&
-		 (manifest_id(d.mv_data, d.mv_size, mid) != 0 ||
-		     memcmp(mid, v->im.manifest_id, 32) != 0))
+	                  sizeof(why))) == 0 &&
+	        (rc = manifest_decode(
+	                 d.mv_data, d.mv_size, &m, why, sizeof(why))) == 0 &&
+	        (manifest_id(d.mv_data, d.mv_size, mid) != 0 ||
+	                memcmp(mid, v->im.manifest_id, 32) != 0))
 		rc = bl_why(why, sizeof(why), BL_ECORRUPT,
-			"manifest id does not match its content");
-	if (rc == 0 && (strcmp(m->name, v->name) != 0 ||
-			   m->version != v->version))
+		        "manifest id does not match its content");
+	if (rc == 0 &&
+	        (strcmp(m->name, v->name) != 0 || m->version != v->version))
 		rc = bl_why(why, sizeof(why), BL_ECORRUPT,
-			"manifest names %s@%" PRIu32, m->name, m->version);
+		        "manifest names %s@%" PRIu32, m->name, m->version);
 	if (rc != 0) {
 		vc->st->bad_manifests++;
 		problem(vc, "manifest", what, "%s",
-			why[0] ? why : bl_strerror(rc));
+		        why[0] ? why : bl_strerror(rc));
 		goto out;
 	}
 	if (store_unique_ids(m, &ids, &n) != 0) {
@@ -357,14 +355,13 @@ verify_manifest(struct verify_ctx *vc, MDB_txn *txn,
 		goto out;
 	}
 	for (i = 0; i < n; i++) {
-		if (index_chunk_get(&s->ix, txn, ids[i], &c) == 0 &&
-		    c.refs > 0)
+		if (index_chunk_get(&s->ix, txn, ids[i], &c) == 0 && c.refs > 0)
 			continue;
 		hash_hex(ids[i], 32, hex);
 		vc->st->bad_manifests++;
 		problem(vc, "manifest", what, "chunk %s %s", hex,
-			c.refs == 0 ? "is not counted as referenced" :
-				      "is missing from the index");
+		        c.refs == 0 ? "is not counted as referenced"
+		                    : "is missing from the index");
 		break;
 	}
 out:
@@ -374,7 +371,7 @@ out:
 
 int
 store_verify(struct store *s, store_problem_fn cb, void *arg,
-	struct store_verify_stats *st)
+        struct store_verify_stats *st)
 {
 	struct verify_ctx vc = {s, cb, arg, st, NULL, NULL, NULL};
 	struct store_version *v = NULL;
@@ -399,9 +396,9 @@ store_verify(struct store *s, store_problem_fn cb, void *arg,
 	for (i = 0; i < n; i++)
 		verify_manifest(&vc, txn, &v[i]);
 	mdb_txn_abort(txn);
-	rc = st->bad_chunks || st->missing_chunks || st->bad_manifests ?
-		BL_ECORRUPT :
-		0;
+	rc = st->bad_chunks || st->missing_chunks || st->bad_manifests
+	        ? BL_ECORRUPT
+	        : 0;
 out:
 	free(v);
 	free(vc.buf);

@@ -38,10 +38,10 @@
 #include "log.h"
 #include "store.h"
 
-#define BLK_DATA (16u << 20) /* bytes read per block */
-#define NBLK 4               /* blocks in flight: reader, queue, writer */
-#define ZSTD_PROBE 4096      /* bytes tried before compressing a chunk */
-#define NIO 4                /* chunk-writing threads (mostly waiting on I/O) */
+#define BLK_DATA   (16u << 20) /* bytes read per block */
+#define NBLK       4           /* blocks in flight: reader, queue, writer */
+#define ZSTD_PROBE 4096        /* bytes tried before compressing a chunk */
+#define NIO        4 /* chunk-writing threads (mostly waiting on I/O) */
 
 struct blk_chunk {
 	uint32_t off, len;
@@ -49,14 +49,14 @@ struct blk_chunk {
 };
 
 struct blk {
-	uint8_t *buf;          /* BLK_DATA + chunk max, for read() input */
-	const uint8_t *data;   /* the block's bytes: buf, or in the mapping */
-	size_t len;            /* bytes covered by chunks */
-	struct blk_chunk *ch;  /* chunks in this block */
+	uint8_t *buf;         /* BLK_DATA + chunk max, for read() input */
+	const uint8_t *data;  /* the block's bytes: buf, or in the mapping */
+	size_t len;           /* bytes covered by chunks */
+	struct blk_chunk *ch; /* chunks in this block */
 	size_t nch, chcap;
-	size_t file;           /* index into the import's files */
-	int file_end;          /* last block of its file */
-	int stop;              /* no more blocks */
+	size_t file;  /* index into the import's files */
+	int file_end; /* last block of its file */
+	int stop;     /* no more blocks */
 };
 
 /* One new chunk for an I/O worker to store. */
@@ -96,11 +96,11 @@ struct imp {
 	size_t nfree;
 	struct blk *full_q[NBLK + 1]; /* every block and the stop mark */
 	size_t qhead, qlen;
-	int werr;                    /* writer failed: reader stops */
+	int werr; /* writer failed: reader stops */
 	struct {
 		void *p;
 		size_t len;
-	} *maps;                     /* input files mapped; unmapped at end */
+	} * maps; /* input files mapped; unmapped at end */
 	size_t nmaps;
 	char wwhy[512];
 
@@ -112,17 +112,17 @@ struct imp {
 	struct iojob *jobs;
 	size_t njobs, jobcap, jnext, jdone;
 	int iostop;
-	uint32_t *jset;              /* job index + 1 by id hash; 0 empty */
-	uint32_t *jgen;              /* generation of each jset slot */
-	uint32_t gen;                /* bumped per transaction run */
+	uint32_t *jset; /* job index + 1 by id hash; 0 empty */
+	uint32_t *jgen; /* generation of each jset slot */
+	uint32_t gen;   /* bumped per transaction run */
 	size_t jmask;
 
 	/* Writer-only state. */
-	struct hash_ctx *fh;         /* whole-file hash */
-	int hashed;                  /* cur block fed to fh already */
+	struct hash_ctx *fh; /* whole-file hash */
+	int hashed;          /* cur block fed to fh already */
 	struct counts tot;
-	struct blk *cur;             /* block of the running transaction */
-	struct counts blkc;          /* this block's counts (txn may rerun) */
+	struct blk *cur;    /* block of the running transaction */
+	struct counts blkc; /* this block's counts (txn may rerun) */
 };
 
 static void
@@ -167,9 +167,8 @@ q_get_full(struct imp *im)
 	return b;
 }
 
-static void
-writer_fail(struct imp *im, int rc, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+static void writer_fail(struct imp *im, int rc, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
 
 static void
 writer_fail(struct imp *im, int rc, const char *fmt, ...)
@@ -205,7 +204,7 @@ io_store(struct ioworker *w, struct iojob *j)
 		z = ZSTD_compressCCtx(w->zc, w->buf, w->cap, j->data, probe, 1);
 		if (!ZSTD_isError(z) && z < probe - probe / 8) {
 			z = ZSTD_compressCCtx(w->zc, w->buf, w->cap, j->data,
-				len, im->s->opts.zstd_level);
+			        len, im->s->opts.zstd_level);
 			if (!ZSTD_isError(z) && z <= len - len / 16) {
 				j->flags = INDEX_CHUNK_ZSTD;
 				j->stored = (uint32_t)z;
@@ -334,7 +333,7 @@ block_txn(MDB_txn *txn, void *arg)
 		 * is there.
 		 */
 		if (rc == 0 && rec.refs == 0 &&
-		    chunkstore_exists(im->s->cs, c->id) == 0)
+		        chunkstore_exists(im->s->cs, c->id) == 0)
 			rc = MDB_NOTFOUND;
 		if (rc == MDB_NOTFOUND) {
 			/* A chunk twice in one block is written once. */
@@ -347,7 +346,7 @@ block_txn(MDB_txn *txn, void *arg)
 	if (!im->hashed) {
 		if ((wrc = hash_update(im->fh, b->data, b->len)) != 0)
 			snprintf(im->wwhy, sizeof(im->wwhy), "hashing: %s",
-				bl_strerror(wrc));
+			        bl_strerror(wrc));
 		im->hashed = 1;
 	}
 	io_wait(im);
@@ -357,7 +356,7 @@ block_txn(MDB_txn *txn, void *arg)
 		if ((wrc = j->rc) != 0) {
 			hash_hex(j->c->id, 32, hex);
 			snprintf(im->wwhy, sizeof(im->wwhy),
-				"writing chunk %s: %s", hex, bl_strerror(wrc));
+			        "writing chunk %s: %s", hex, bl_strerror(wrc));
 			break;
 		}
 		rec.size = j->c->len;
@@ -378,7 +377,7 @@ block_txn(MDB_txn *txn, void *arg)
 	/* The index may name these chunks only once they are on disk. */
 	if (im->njobs > 0 && (rc = chunkstore_sync(im->s->cs)) != 0) {
 		snprintf(im->wwhy, sizeof(im->wwhy), "syncing chunks: %s",
-			bl_strerror(rc));
+		        bl_strerror(rc));
 		return rc;
 	}
 	return 0;
@@ -439,10 +438,10 @@ writer_main(void *arg)
 
 				snprintf(tmp, sizeof(tmp), "%s", im->wwhy);
 				writer_fail(im, rc, "%s: %s",
-					im->src[b->file].file, tmp);
+				        im->src[b->file].file, tmp);
 			} else
 				writer_fail(im, rc, "%s: index: %s",
-					im->src[b->file].file, bl_strerror(rc));
+				        im->src[b->file].file, bl_strerror(rc));
 			q_put(im, b, 1);
 			continue;
 		}
@@ -453,8 +452,8 @@ writer_main(void *arg)
 			struct manifest_file *f = &im->files[b->file];
 
 			if ((rc = hash_final(im->fh, f->sha256)) != 0)
-				writer_fail(im, rc, "hashing: %s",
-					bl_strerror(rc));
+				writer_fail(
+				        im, rc, "hashing: %s", bl_strerror(rc));
 		}
 		q_put(im, b, 1);
 	}
@@ -491,8 +490,8 @@ struct reader {
 
 /* Cut the first avail bytes of b; returns bytes consumed or negative. */
 static ssize_t
-cut_block(struct imp *im, struct blk *b, size_t avail, int eof,
-	struct reader *rd)
+cut_block(
+        struct imp *im, struct blk *b, size_t avail, int eof, struct reader *rd)
 {
 	const struct chunker *ck = &im->s->chunker;
 	uint8_t id[32];
@@ -523,7 +522,7 @@ cut_block(struct imp *im, struct blk *b, size_t avail, int eof,
  */
 static int
 map_file(struct imp *im, size_t fi, int fd, uint64_t size, struct reader *rd,
-	char *why, size_t whylen)
+        char *why, size_t whylen)
 {
 	const char *path = im->src[fi].file;
 	const uint8_t *map;
@@ -544,16 +543,16 @@ map_file(struct imp *im, size_t fi, int fd, uint64_t size, struct reader *rd,
 		end = pos + BLK_DATA < size ? pos + BLK_DATA : size;
 		eof = end == size;
 		if (end + BLK_DATA <= size)
-			(void)madvise((void *)(map + end), BLK_DATA,
-				MADV_WILLNEED);
+			(void)madvise(
+			        (void *)(map + end), BLK_DATA, MADV_WILLNEED);
 		b->data = map + pos;
 		b->nch = 0;
 		if ((used = cut_block(im, b, (size_t)(end - pos), eof, rd)) <
-		    0) {
+		        0) {
 			q_put(im, b, 1);
 			munmap((void *)map, (size_t)size);
 			return bl_why(why, whylen, (int)used, "chunking %s: %s",
-				path, bl_strerror((int)used));
+			        path, bl_strerror((int)used));
 		}
 		b->len = (size_t)used;
 		b->file = fi;
@@ -577,8 +576,8 @@ map_file(struct imp *im, size_t fi, int fd, uint64_t size, struct reader *rd,
 
 /* Read and cut one file, handing blocks to the writer. */
 static int
-read_file(struct imp *im, size_t fi, struct reader *rd, char *why,
-	size_t whylen)
+read_file(
+        struct imp *im, size_t fi, struct reader *rd, char *why, size_t whylen)
 {
 	const char *path = im->src[fi].file;
 	struct blk *b, *nb;
@@ -588,12 +587,12 @@ read_file(struct imp *im, size_t fi, struct reader *rd, char *why,
 	int fd, eof = 0, rc = 0;
 
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-		return bl_why(why, whylen, -errno, "%s: %s", path,
-			strerror(errno));
+		return bl_why(
+		        why, whylen, -errno, "%s: %s", path, strerror(errno));
 	if (fstat(fd, &st) == 0 && st.st_size > 0 &&
-	    (uint64_t)st.st_size <= SIZE_MAX && im->nmaps < im->nsrc) {
-		rc = map_file(im, fi, fd, (uint64_t)st.st_size, rd, why,
-			whylen);
+	        (uint64_t)st.st_size <= SIZE_MAX && im->nmaps < im->nsrc) {
+		rc = map_file(
+		        im, fi, fd, (uint64_t)st.st_size, rd, why, whylen);
 		if (rc != -EOPNOTSUPP)
 			goto out;
 		rc = 0; /* cannot map: read it */
@@ -607,7 +606,7 @@ read_file(struct imp *im, size_t fi, struct reader *rd, char *why,
 		n = fs_read_full(fd, b->buf + carry, BLK_DATA);
 		if (n < 0) {
 			rc = bl_why(why, whylen, (int)n, "reading %s: %s", path,
-				bl_strerror((int)n));
+			        bl_strerror((int)n));
 			q_put(im, b, 1);
 			goto out;
 		}
@@ -615,7 +614,7 @@ read_file(struct imp *im, size_t fi, struct reader *rd, char *why,
 		avail = carry + (size_t)n;
 		if ((used = cut_block(im, b, avail, eof, rd)) < 0) {
 			rc = bl_why(why, whylen, (int)used, "chunking %s: %s",
-				path, bl_strerror((int)used));
+			        path, bl_strerror((int)used));
 			q_put(im, b, 1);
 			goto out;
 		}
@@ -653,7 +652,7 @@ writer_failed:
 
 static int
 check_sources(const struct store_src *src, size_t n, uint64_t *total,
-	struct manifest_file *files, char *why, size_t whylen)
+        struct manifest_file *files, char *why, size_t whylen)
 {
 	struct stat st;
 	size_t i, j;
@@ -664,24 +663,24 @@ check_sources(const struct store_src *src, size_t n, uint64_t *total,
 		return bl_why(why, whylen, BL_EUSAGE, "no files to import");
 	if (n > MANIFEST_FILES_MAX)
 		return bl_why(why, whylen, BL_ETOOBIG,
-			"more than %u files in one image", MANIFEST_FILES_MAX);
+		        "more than %u files in one image", MANIFEST_FILES_MAX);
 	for (i = 0; i < n; i++) {
 		if (!manifest_path_valid(src[i].path, strlen(src[i].path)))
 			return bl_why(why, whylen, BL_EFORMAT,
-				"'%s' is not a valid path inside an image "
-				"(relative, no '..', no empty parts)",
-				src[i].path);
+			        "'%s' is not a valid path inside an image "
+			        "(relative, no '..', no empty parts)",
+			        src[i].path);
 		for (j = 0; j < i; j++)
 			if (strcmp(src[i].path, src[j].path) == 0)
 				return bl_why(why, whylen, BL_EFORMAT,
-					"'%s' given twice", src[i].path);
+				        "'%s' given twice", src[i].path);
 		if ((fd = open(src[i].file, O_RDONLY | O_CLOEXEC)) < 0)
 			return bl_why(why, whylen, -errno, "%s: %s",
-				src[i].file, strerror(errno));
+			        src[i].file, strerror(errno));
 		if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
 			close(fd);
 			return bl_why(why, whylen, -EINVAL,
-				"%s: not a regular file", src[i].file);
+			        "%s: not a regular file", src[i].file);
 		}
 		close(fd);
 		if ((files[i].path = strdup(src[i].path)) == NULL)
@@ -730,7 +729,7 @@ commit_txn(MDB_txn *txn, void *arg)
 	free(cc->enc);
 	cc->enc = NULL;
 	if ((rc = manifest_encode(&cc->m, s->key, &cc->enc, &cc->enclen,
-		     cc->why, sizeof(cc->why))) != 0)
+	             cc->why, sizeof(cc->why))) != 0)
 		return rc;
 	if ((rc = manifest_id(cc->enc, cc->enclen, cc->mid)) != 0)
 		return rc;
@@ -739,15 +738,15 @@ commit_txn(MDB_txn *txn, void *arg)
 		if (rc == MDB_NOTFOUND) {
 			hash_hex(cc->ids[i], 32, hex);
 			snprintf(cc->why, sizeof(cc->why),
-				"chunk %s vanished from the index", hex);
+			        "chunk %s vanished from the index", hex);
 			return BL_EMISSING;
 		}
 		if (rc != 0)
 			return rc;
 		c.refs++;
 		if ((rc = index_chunk_put(&s->ix, txn, cc->ids[i], &c)) != 0 ||
-		    (rc = index_unpin(&s->ix, txn, cc->ids[i],
-			     cc->im->session)) != 0)
+		        (rc = index_unpin(&s->ix, txn, cc->ids[i],
+		                 cc->im->session)) != 0)
 			return rc;
 	}
 	k.mv_size = 32;
@@ -798,7 +797,7 @@ imp_setup(struct imp *im, struct blk *blks)
 	if ((im->fh = hash_new()) == NULL)
 		return -ENOMEM;
 	if ((im->maps = calloc(im->nsrc ? im->nsrc : 1, sizeof(*im->maps))) ==
-	    NULL)
+	        NULL)
 		return -ENOMEM;
 	/* At most one job per chunk of a block: len / (min + 1) + 1. */
 	im->jobcap = BLK_DATA / (im->s->opts.chunk_min + 1) + 2;
@@ -815,14 +814,14 @@ imp_setup(struct imp *im, struct blk *blks)
 		w = &im->io[i];
 		w->im = im;
 		w->cap = ZSTD_compressBound(im->s->opts.chunk_max) +
-			CHUNKSTORE_ALIGN;
+		        CHUNKSTORE_ALIGN;
 		w->cap = (w->cap + CHUNKSTORE_ALIGN - 1) &
-			~(size_t)(CHUNKSTORE_ALIGN - 1);
+		        ~(size_t)(CHUNKSTORE_ALIGN - 1);
 		if (posix_memalign(&p, CHUNKSTORE_ALIGN, w->cap) != 0)
 			return -ENOMEM;
 		w->buf = p;
 		if (im->s->opts.zstd_level > 0 &&
-		    (w->zc = ZSTD_createCCtx()) == NULL)
+		        (w->zc = ZSTD_createCCtx()) == NULL)
 			return -ENOMEM;
 		if (pthread_create(&w->th, NULL, io_main, w) != 0)
 			return -EAGAIN;
@@ -866,8 +865,8 @@ imp_cleanup(struct imp *im, struct blk *blks)
 
 int
 store_import(struct store *s, const char *name, const struct store_src *src,
-	size_t n, store_progress_fn cb, void *arg,
-	struct store_import_stats *st, char *why, size_t whylen)
+        size_t n, store_progress_fn cb, void *arg,
+        struct store_import_stats *st, char *why, size_t whylen)
 {
 	struct blk blks[NBLK], stop;
 	struct imp im;
@@ -885,9 +884,9 @@ store_import(struct store *s, const char *name, const struct store_src *src,
 	memset(st, 0, sizeof(*st));
 	if (!manifest_name_valid(name))
 		return bl_why(why, whylen, BL_EFORMAT,
-			"'%s' is not a valid image name (1-128 of "
-			"A-Z a-z 0-9 . _ + -, not starting with . or -)",
-			name);
+		        "'%s' is not a valid image name (1-128 of "
+		        "A-Z a-z 0-9 . _ + -, not starting with . or -)",
+		        name);
 	if ((rc = store_load_key(s, why, whylen)) != 0)
 		return rc;
 	im.s = s;
@@ -899,16 +898,14 @@ store_import(struct store *s, const char *name, const struct store_src *src,
 		rc = bl_why(why, whylen, -ENOMEM, "out of memory");
 		goto out;
 	}
-	if ((rc = check_sources(src, n, &rd.total, im.files, why, whylen)) !=
-	    0)
+	if ((rc = check_sources(src, n, &rd.total, im.files, why, whylen)) != 0)
 		goto out;
 	if ((rc = imp_setup(&im, blks)) != 0) {
 		bl_why(why, whylen, rc, "out of memory");
 		goto out;
 	}
 	if ((rc = store_session_begin(s, &im.session, &lockfd)) != 0) {
-		bl_why(why, whylen, rc, "starting import: %s",
-			bl_strerror(rc));
+		bl_why(why, whylen, rc, "starting import: %s", bl_strerror(rc));
 		goto out;
 	}
 	have_session = 1;
@@ -956,8 +953,8 @@ store_import(struct store *s, const char *name, const struct store_src *src,
 	}
 	if (cc.nchunks > MANIFEST_CHUNKS_MAX) {
 		rc = bl_why(why, whylen, BL_ETOOBIG,
-			"image has %" PRIu64 " chunks, more than %u",
-			cc.nchunks, MANIFEST_CHUNKS_MAX);
+		        "image has %" PRIu64 " chunks, more than %u",
+		        cc.nchunks, MANIFEST_CHUNKS_MAX);
 		goto out;
 	}
 	if ((rc = store_unique_ids(&cc.m, &cc.ids, &cc.nids)) != 0) {
@@ -966,12 +963,12 @@ store_import(struct store *s, const char *name, const struct store_src *src,
 	}
 	if ((rc = index_write(&s->ix, commit_txn, &cc)) != 0) {
 		bl_why(why, whylen, rc, "committing %s: %s", name,
-			cc.why[0] ? cc.why : bl_strerror(rc));
+		        cc.why[0] ? cc.why : bl_strerror(rc));
 		goto out;
 	}
 	if ((rc = mdb_env_sync(s->ix.env, 1)) != 0) {
 		rc = bl_why(why, whylen, index_err(rc), "syncing index: %s",
-			mdb_strerror(rc));
+		        mdb_strerror(rc));
 		goto out;
 	}
 	st->version = cc.m.version;

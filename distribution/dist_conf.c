@@ -9,38 +9,36 @@
 #include "error.h"
 
 static const struct conf_key dist_keys[] = {
-	{"state_dir", CONF_STR, offsetof(struct dist_conf, state_dir),
-		sizeof(((struct dist_conf *)0)->state_dir), 0, 0},
-	{"primary_url", CONF_STR, offsetof(struct dist_conf, primary_url),
-		sizeof(((struct dist_conf *)0)->primary_url), 0, 0},
-	{"port", CONF_U64, offsetof(struct dist_conf, port), 0, 1, 65535},
-	{"log_level", CONF_U64, offsetof(struct dist_conf, log_level), 0, 0,
-		2},
+        {"state_dir", CONF_STR, offsetof(struct dist_conf, state_dir),
+                sizeof(((struct dist_conf *)0)->state_dir), 0, 0},
+        {"primary_url", CONF_STR, offsetof(struct dist_conf, primary_url),
+                sizeof(((struct dist_conf *)0)->primary_url), 0, 0},
+        {"port", CONF_U64, offsetof(struct dist_conf, port), 0, 1, 65535},
+        {"log_level", CONF_U64, offsetof(struct dist_conf, log_level), 0, 0, 2},
 };
 
 int
-dist_conf_load(const char *path, struct dist_conf *dc, char *why,
-	size_t whylen)
+dist_conf_load(const char *path, struct dist_conf *dc, char *why, size_t whylen)
 {
 	int rc;
 
 	memset(dc, 0, sizeof(*dc));
 	snprintf(dc->state_dir, sizeof(dc->state_dir),
-		"/var/lib/branchline-dist");
+	        "/var/lib/branchline-dist");
 	dc->port = 8443;
 	dc->log_level = 1;
-	rc = conf_load(path, dist_keys, sizeof(dist_keys) / sizeof(dist_keys[0]),
-		dc, why, whylen);
+	rc = conf_load(path, dist_keys,
+	        sizeof(dist_keys) / sizeof(dist_keys[0]), dc, why, whylen);
 	if (rc != 0)
 		return rc;
 	if (dc->state_dir[0] != '/')
 		return bl_why(why, whylen, BL_EFORMAT,
-			"%s: state_dir must be an absolute path", path);
+		        "%s: state_dir must be an absolute path", path);
 	if (dc->primary_url[0] == '\0')
 		return bl_why(why, whylen, BL_EFORMAT,
-			"%s: primary_url is required", path);
+		        "%s: primary_url is required", path);
 	if (strncmp(dc->primary_url, "https://", 8) != 0)
 		return bl_why(why, whylen, BL_EFORMAT,
-			"%s: primary_url must start with https://", path);
+		        "%s: primary_url must start with https://", path);
 	return 0;
 }

@@ -15,7 +15,7 @@ struct dist_conf {
 };
 
 /* Defaults, then path's settings.  0 or an error with why. */
-int dist_conf_load(const char *path, struct dist_conf *dc, char *why,
-	size_t whylen);
+int dist_conf_load(
+        const char *path, struct dist_conf *dc, char *why, size_t whylen);
 
 #endif /* BL_DIST_CONF_H */

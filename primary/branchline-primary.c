@@ -16,11 +16,11 @@ static void
 usage(FILE *fp)
 {
 	fprintf(fp,
-		"usage: branchline-primary [-n] [--config FILE]\n"
-		"       branchline-primary --version | --help\n\n"
-		"  --config FILE  configuration (default %s)\n"
-		"  -n             check the configuration and exit\n",
-		DEFAULT_CONF);
+	        "usage: branchline-primary [-n] [--config FILE]\n"
+	        "       branchline-primary --version | --help\n\n"
+	        "  --config FILE  configuration (default %s)\n"
+	        "  -n             check the configuration and exit\n",
+	        DEFAULT_CONF);
 }
 
 int
@@ -33,7 +33,7 @@ main(int argc, char **argv)
 
 	for (i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--help") == 0 ||
-		    strcmp(argv[i], "-h") == 0) {
+		        strcmp(argv[i], "-h") == 0) {
 			usage(stdout);
 			return 0;
 		} else if (strcmp(argv[i], "--version") == 0) {
@@ -42,13 +42,14 @@ main(int argc, char **argv)
 		} else if (strcmp(argv[i], "-n") == 0)
 			check = 1;
 		else if ((strcmp(argv[i], "--config") == 0 ||
-			     strcmp(argv[i], "-c") == 0) &&
-			 i + 1 < argc)
+		                 strcmp(argv[i], "-c") == 0) &&
+		        i + 1 < argc)
 			conf = argv[++i];
 		else {
-			fprintf(stderr, "branchline-primary: unknown option "
-					"%s\n",
-				argv[i]);
+			fprintf(stderr,
+			        "branchline-primary: unknown option "
+			        "%s\n",
+			        argv[i]);
 			usage(stderr);
 			return 2;
 		}
@@ -61,7 +62,8 @@ main(int argc, char **argv)
 		printf("configuration OK\n");
 		return 0;
 	}
-	fprintf(stderr, "branchline-primary: the daemon's services are not "
-			"in this release; use -n to check a configuration\n");
+	fprintf(stderr,
+	        "branchline-primary: the daemon's services are not "
+	        "in this release; use -n to check a configuration\n");
 	return 1;
 }

@@ -11,8 +11,8 @@
 #include "log.h"
 
 static const struct cli_cmd *const cmd_tables[] = {
-	cli_store_cmds,
-	cli_image_cmds,
+        cli_store_cmds,
+        cli_image_cmds,
 };
 
 static void
@@ -22,24 +22,24 @@ usage(FILE *fp)
 	size_t t;
 
 	fprintf(fp,
-		"usage: branchline [--store DIR] [--json] [-q] [-v] COMMAND "
-		"[ARGS]\n"
-		"       branchline --version | --help\n\n"
-		"Work on a Branchline image store.  DIR defaults to "
-		"$BRANCHLINE_STORE.\n\n"
-		"Commands:\n");
+	        "usage: branchline [--store DIR] [--json] [-q] [-v] COMMAND "
+	        "[ARGS]\n"
+	        "       branchline --version | --help\n\n"
+	        "Work on a Branchline image store.  DIR defaults to "
+	        "$BRANCHLINE_STORE.\n\n"
+	        "Commands:\n");
 	for (t = 0; t < sizeof(cmd_tables) / sizeof(cmd_tables[0]); t++)
 		for (c = cmd_tables[t]; c->name != NULL; c++)
 			fprintf(fp, "  %-14s %s\n", c->name, c->usage);
 	fprintf(fp,
-		"\nOptions:\n"
-		"  --store DIR   the store directory\n"
-		"  --json        JSON output instead of tables\n"
-		"  -q            no progress output\n"
-		"  -v            more log output\n"
-		"\n'branchline COMMAND --help' describes a command.\n"
-		"\nExit status: 0 success, 1 failure, 2 usage error, 3 not "
-		"found,\n4 verify found corrupt or missing data.\n");
+	        "\nOptions:\n"
+	        "  --store DIR   the store directory\n"
+	        "  --json        JSON output instead of tables\n"
+	        "  -q            no progress output\n"
+	        "  -v            more log output\n"
+	        "\n'branchline COMMAND --help' describes a command.\n"
+	        "\nExit status: 0 success, 1 failure, 2 usage error, 3 not "
+	        "found,\n4 verify found corrupt or missing data.\n");
 }
 
 /*
@@ -51,8 +51,8 @@ static void
 on_sigbus(int sig)
 {
 	static const char msg[] =
-		"branchline: an input file shrank while it was being read; "
-		"nothing was added ('branchline gc' reclaims its chunks)\n";
+	        "branchline: an input file shrank while it was being read; "
+	        "nothing was added ('branchline gc' reclaims its chunks)\n";
 
 	(void)sig;
 	(void)!write(STDERR_FILENO, msg, sizeof(msg) - 1);
@@ -109,12 +109,12 @@ main(int argc, char **argv)
 			printf("branchline %s\n", BL_VERSION);
 			return 0;
 		} else if (strcmp(argv[i], "-h") == 0 ||
-			   strcmp(argv[i], "--help") == 0) {
+		        strcmp(argv[i], "--help") == 0) {
 			usage(stdout);
 			return 0;
 		} else {
 			fprintf(stderr, "branchline: unknown option %s\n",
-				argv[i]);
+			        argv[i]);
 			usage(stderr);
 			return EXIT_USAGE;
 		}

@@ -19,10 +19,10 @@
 
 #include "store.h"
 
-#define EXIT_FAIL 1
-#define EXIT_USAGE 2
+#define EXIT_FAIL     1
+#define EXIT_USAGE    2
 #define EXIT_NOTFOUND 3
-#define EXIT_CORRUPT 4
+#define EXIT_CORRUPT  4
 
 struct cli {
 	const char *store_dir; /* --store or BRANCHLINE_STORE */
@@ -32,7 +32,7 @@ struct cli {
 };
 
 struct cli_cmd {
-	const char *name;  /* "image add" */
+	const char *name; /* "image add" */
 	int (*fn)(struct cli *, int argc, char **argv);
 	const char *usage; /* argument synopsis */
 	const char *help;  /* one paragraph */
@@ -46,7 +46,7 @@ struct store *cli_open_store(struct cli *c);
 
 /* Print "branchline: msg" to stderr; returns the exit code for err. */
 int cli_error(int err, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+        __attribute__((format(printf, 2, 3)));
 
 /* Exit code for a negative error code. */
 int cli_exit_code(int err);

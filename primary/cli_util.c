@@ -100,7 +100,7 @@ cli_progress(void *arg, uint64_t done, uint64_t total)
 		prog.started = 1;
 	}
 	secs = (double)(now.tv_sec - prog.start.tv_sec) +
-		(double)(now.tv_nsec - prog.start.tv_nsec) / 1e9;
+	        (double)(now.tv_nsec - prog.start.tv_nsec) / 1e9;
 	pct = total ? 100.0 * (double)done / (double)total : 100.0;
 	rate = secs > 0 ? (double)done / secs : 0;
 	bar = (int)(pct / 4);
@@ -108,7 +108,7 @@ cli_progress(void *arg, uint64_t done, uint64_t total)
 	for (i = 0; i < 25; i++)
 		fputc(i < bar ? '#' : '.', stderr);
 	fprintf(stderr, "] %5.1f%%  %s of %s  %s/s   ", pct, cli_size(done, a),
-		cli_size(total, b), cli_size((uint64_t)rate, a));
+	        cli_size(total, b), cli_size((uint64_t)rate, a));
 	prog.drawn = 1;
 }
 
@@ -124,7 +124,7 @@ void
 cli_cmd_usage(FILE *fp, const struct cli_cmd *cmd)
 {
 	fprintf(fp, "usage: branchline [--store DIR] [--json] %s %s\n\n%s\n",
-		cmd->name, cmd->usage, cmd->help);
+	        cmd->name, cmd->usage, cmd->help);
 }
 
 int
@@ -136,7 +136,7 @@ cli_wants_help(const struct cli_cmd *cmd, int argc, char **argv)
 		if (strcmp(argv[i], "--") == 0)
 			break;
 		if (strcmp(argv[i], "-h") == 0 ||
-		    strcmp(argv[i], "--help") == 0) {
+		        strcmp(argv[i], "--help") == 0) {
 			cli_cmd_usage(stdout, cmd);
 			return 1;
 		}
@@ -152,8 +152,9 @@ cli_open_store(struct cli *c)
 	int rc;
 
 	if (c->store_dir == NULL) {
-		cli_error(BL_EUSAGE, "no store: give --store DIR or set "
-				     "BRANCHLINE_STORE");
+		cli_error(BL_EUSAGE,
+		        "no store: give --store DIR or set "
+		        "BRANCHLINE_STORE");
 		return NULL;
 	}
 	if ((rc = store_open(c->store_dir, &s, why, sizeof(why))) != 0) {

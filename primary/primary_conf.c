@@ -9,29 +9,29 @@
 #include "primary_conf.h"
 
 static const struct conf_key primary_keys[] = {
-	{"state_dir", CONF_STR, offsetof(struct primary_conf, state_dir),
-		sizeof(((struct primary_conf *)0)->state_dir), 0, 0},
-	{"port", CONF_U64, offsetof(struct primary_conf, port), 0, 1, 65535},
-	{"log_level", CONF_U64, offsetof(struct primary_conf, log_level), 0,
-		0, 2},
+        {"state_dir", CONF_STR, offsetof(struct primary_conf, state_dir),
+                sizeof(((struct primary_conf *)0)->state_dir), 0, 0},
+        {"port", CONF_U64, offsetof(struct primary_conf, port), 0, 1, 65535},
+        {"log_level", CONF_U64, offsetof(struct primary_conf, log_level), 0, 0,
+                2},
 };
 
 int
-primary_conf_load(const char *path, struct primary_conf *pc, char *why,
-	size_t whylen)
+primary_conf_load(
+        const char *path, struct primary_conf *pc, char *why, size_t whylen)
 {
 	int rc;
 
 	memset(pc, 0, sizeof(*pc));
 	snprintf(pc->state_dir, sizeof(pc->state_dir),
-		"/var/lib/branchline-primary");
+	        "/var/lib/branchline-primary");
 	pc->port = 8443;
 	pc->log_level = 1;
 	rc = conf_load(path, primary_keys,
-		sizeof(primary_keys) / sizeof(primary_keys[0]), pc, why,
-		whylen);
+	        sizeof(primary_keys) / sizeof(primary_keys[0]), pc, why,
+	        whylen);
 	if (rc == 0 && pc->state_dir[0] != '/')
 		rc = bl_why(why, whylen, BL_EFORMAT,
-			"%s: state_dir must be an absolute path", path);
+		        "%s: state_dir must be an absolute path", path);
 	return rc;
 }

@@ -14,7 +14,7 @@ struct primary_conf {
 };
 
 /* Defaults, then path's settings.  0 or an error with why. */
-int primary_conf_load(const char *path, struct primary_conf *pc, char *why,
-	size_t whylen);
+int primary_conf_load(
+        const char *path, struct primary_conf *pc, char *why, size_t whylen);
 
 #endif /* BL_PRIMARY_CONF_H */

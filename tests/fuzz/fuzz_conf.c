@@ -16,10 +16,10 @@ struct fconf {
 };
 
 static const struct conf_key keys[] = {
-	{"port", CONF_U64, offsetof(struct fconf, n), 0, 1, 65535},
-	{"size", CONF_SIZE, offsetof(struct fconf, sz), 0, 0, UINT64_MAX},
-	{"flag", CONF_BOOL, offsetof(struct fconf, b), 0, 0, 0},
-	{"name", CONF_STR, offsetof(struct fconf, s), 32, 0, 0},
+        {"port", CONF_U64, offsetof(struct fconf, n), 0, 1, 65535},
+        {"size", CONF_SIZE, offsetof(struct fconf, sz), 0, 0, UINT64_MAX},
+        {"flag", CONF_BOOL, offsetof(struct fconf, b), 0, 0, 0},
+        {"name", CONF_STR, offsetof(struct fconf, s), 32, 0, 0},
 };
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -33,8 +33,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	memset(&c, 0, sizeof(c));
 	why[0] = '\0';
-	rc = conf_parse((const char *)data, size, keys, 4, &c, why,
-		sizeof(why));
+	rc = conf_parse(
+	        (const char *)data, size, keys, 4, &c, why, sizeof(why));
 	if (rc != 0 && why[0] == '\0')
 		__builtin_trap(); /* every error must say why */
 	if (rc == 0 && (c.n > 65535 || strlen(c.s) >= sizeof(c.s)))

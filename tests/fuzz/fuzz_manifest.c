@@ -20,13 +20,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static struct sign_key *key;
 static uint8_t pub[SIGN_PUB_LEN];
 
-static void check(int cond)
+static void
+check(int cond)
 {
 	if (!cond)
 		abort();
 }
 
-static void check_invariants(const struct manifest *m)
+static void
+check_invariants(const struct manifest *m)
 {
 	const struct manifest_file *f;
 	uint64_t total = 0, sum;
@@ -56,18 +58,19 @@ static void check_invariants(const struct manifest *m)
 	check(total <= MANIFEST_CHUNKS_MAX);
 }
 
-static int files_equal(const struct manifest_file *a,
-                       const struct manifest_file *b)
+static int
+files_equal(const struct manifest_file *a, const struct manifest_file *b)
 {
 	return strcmp(a->path, b->path) == 0 && a->mode == b->mode &&
-	       a->size == b->size && a->nchunks == b->nchunks &&
-	       memcmp(a->sha256, b->sha256, sizeof(a->sha256)) == 0 &&
-	       (a->nchunks == 0 ||
-	        memcmp(a->chunks, b->chunks, a->nchunks * sizeof(*a->chunks)) ==
-	                0);
+	        a->size == b->size && a->nchunks == b->nchunks &&
+	        memcmp(a->sha256, b->sha256, sizeof(a->sha256)) == 0 &&
+	        (a->nchunks == 0 ||
+	                memcmp(a->chunks, b->chunks,
+	                        a->nchunks * sizeof(*a->chunks)) == 0);
 }
 
-static void check_reencode(struct manifest *m, const uint8_t *data, size_t size)
+static void
+check_reencode(struct manifest *m, const uint8_t *data, size_t size)
 {
 	struct manifest *d;
 	uint8_t *out;
@@ -80,7 +83,7 @@ static void check_reencode(struct manifest *m, const uint8_t *data, size_t size)
 	check(manifest_verify(out, outlen, pub, NULL, 0) == 0);
 	check(manifest_decode(out, outlen, &d, NULL, 0) == 0);
 	check(strcmp(d->name, m->name) == 0 && d->version == m->version &&
-	      d->created == m->created && d->nfiles == m->nfiles);
+	        d->created == m->created && d->nfiles == m->nfiles);
 	for (i = 0; i < d->nfiles; i++)
 		check(files_equal(&d->files[i], &m->files[i]));
 	check(memcmp(d->key_id, m->key_id, sizeof(d->key_id)) == 0);
@@ -89,7 +92,8 @@ static void check_reencode(struct manifest *m, const uint8_t *data, size_t size)
 	free(out);
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct manifest *m;
 	uint8_t id[32];
@@ -108,7 +112,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (rc != 0) {
 		check(m == NULL);
 		check(rc == BL_EFORMAT || rc == BL_EVERSION ||
-		      rc == BL_ETOOBIG);
+		        rc == BL_ETOOBIG);
 		check(why[0] != '\0');
 		return 0;
 	}

@@ -19,10 +19,10 @@ struct tconf {
 };
 
 static const struct conf_key keys[] = {
-	{"port", CONF_U64, offsetof(struct tconf, port), 0, 1, 65535},
-	{"size", CONF_SIZE, offsetof(struct tconf, size), 0, 0, 1ull << 40},
-	{"flag", CONF_BOOL, offsetof(struct tconf, flag), 0, 0, 0},
-	{"name", CONF_STR, offsetof(struct tconf, name), 16, 0, 0},
+        {"port", CONF_U64, offsetof(struct tconf, port), 0, 1, 65535},
+        {"size", CONF_SIZE, offsetof(struct tconf, size), 0, 0, 1ull << 40},
+        {"flag", CONF_BOOL, offsetof(struct tconf, flag), 0, 0, 0},
+        {"name", CONF_STR, offsetof(struct tconf, name), 16, 0, 0},
 };
 
 static int
@@ -40,9 +40,9 @@ test_values(void)
 	char why[256];
 
 	CU_ASSERT_EQUAL(parse("# comment\n\nport = 8443\r\nsize=64K\n"
-			      "  flag = yes   # trailing\nname = a b\n",
-				&c, why, sizeof(why)),
-		0);
+	                      "  flag = yes   # trailing\nname = a b\n",
+	                        &c, why, sizeof(why)),
+	        0);
 	CU_ASSERT_EQUAL(c.port, 8443);
 	CU_ASSERT_EQUAL(c.size, 65536);
 	CU_ASSERT_EQUAL(c.flag, 1);
@@ -69,8 +69,8 @@ test_sizes(void)
 	CU_ASSERT_EQUAL(conf_parse_size("1X", &v), BL_EFORMAT);
 	CU_ASSERT_EQUAL(conf_parse_size("1KiBx", &v), BL_EFORMAT);
 	CU_ASSERT_EQUAL(conf_parse_size("-1", &v), BL_EFORMAT);
-	CU_ASSERT_EQUAL(conf_parse_size("99999999999999999999", &v),
-		BL_ETOOBIG);
+	CU_ASSERT_EQUAL(
+	        conf_parse_size("99999999999999999999", &v), BL_ETOOBIG);
 	CU_ASSERT_EQUAL(conf_parse_size("17179869184T", &v), BL_ETOOBIG);
 }
 
@@ -82,19 +82,19 @@ test_errors(void)
 		int rc;
 		const char *needle;
 	} cases[] = {
-		{"port = 0", BL_ETOOBIG, "line 1: port"},
-		{"port = 65536", BL_ETOOBIG, "outside"},
-		{"port = 12ab", BL_EFORMAT, "not a number"},
-		{"port = 1K", BL_EFORMAT, "not a number"},
-		{"\nbogus = 1", BL_EFORMAT, "line 2: unknown key 'bogus'"},
-		{"port = 1\nport = 2", BL_EFORMAT, "given twice"},
-		{"port", BL_EFORMAT, "key = value"},
-		{"port =", BL_EFORMAT, "key = value"},
-		{"= 3", BL_EFORMAT, "key = value"},
-		{"flag = maybe", BL_EFORMAT, "yes or no"},
-		{"name = 0123456789abcdef", BL_ETOOBIG, "1..15 bytes"},
-		{"name = a\001b", BL_EFORMAT, "control character"},
-		{"size = 2T", BL_ETOOBIG, "outside"},
+	        {"port = 0", BL_ETOOBIG, "line 1: port"},
+	        {"port = 65536", BL_ETOOBIG, "outside"},
+	        {"port = 12ab", BL_EFORMAT, "not a number"},
+	        {"port = 1K", BL_EFORMAT, "not a number"},
+	        {"\nbogus = 1", BL_EFORMAT, "line 2: unknown key 'bogus'"},
+	        {"port = 1\nport = 2", BL_EFORMAT, "given twice"},
+	        {"port", BL_EFORMAT, "key = value"},
+	        {"port =", BL_EFORMAT, "key = value"},
+	        {"= 3", BL_EFORMAT, "key = value"},
+	        {"flag = maybe", BL_EFORMAT, "yes or no"},
+	        {"name = 0123456789abcdef", BL_ETOOBIG, "1..15 bytes"},
+	        {"name = a\001b", BL_EFORMAT, "control character"},
+	        {"size = 2T", BL_ETOOBIG, "outside"},
 	};
 	struct tconf c;
 	char why[256];
@@ -103,7 +103,7 @@ test_errors(void)
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		why[0] = '\0';
 		CU_ASSERT_EQUAL(parse(cases[i].text, &c, why, sizeof(why)),
-			cases[i].rc);
+		        cases[i].rc);
 		CU_ASSERT_PTR_NOT_NULL(strstr(why, cases[i].needle));
 	}
 }
@@ -117,17 +117,17 @@ test_bounds(void)
 	char why[256];
 
 	memset(big, '#', sizeof(big) - 1);
-	CU_ASSERT_EQUAL(conf_parse(big, sizeof(big) - 1, keys, 4, &c, why,
-				sizeof(why)),
-		BL_ETOOBIG);
+	CU_ASSERT_EQUAL(
+	        conf_parse(big, sizeof(big) - 1, keys, 4, &c, why, sizeof(why)),
+	        BL_ETOOBIG);
 	memset(line, ' ', sizeof(line) - 1);
 	line[sizeof(line) - 1] = '\0';
 	memcpy(line, "port = 1", 8);
 	CU_ASSERT_EQUAL(parse(line, &c, why, sizeof(why)), BL_ETOOBIG);
 	/* A NUL inside the text is a control character, not an end. */
-	CU_ASSERT_EQUAL(conf_parse("port = 1\0x", 10, keys, 4, &c, why,
-				sizeof(why)),
-		BL_EFORMAT);
+	CU_ASSERT_EQUAL(
+	        conf_parse("port = 1\0x", 10, keys, 4, &c, why, sizeof(why)),
+	        BL_EFORMAT);
 }
 
 int
@@ -136,9 +136,9 @@ test_conf_register(void)
 	CU_pSuite s = CU_add_suite("conf", NULL, NULL);
 
 	if (s == NULL || !CU_add_test(s, "values", test_values) ||
-	    !CU_add_test(s, "sizes", test_sizes) ||
-	    !CU_add_test(s, "errors", test_errors) ||
-	    !CU_add_test(s, "bounds", test_bounds))
+	        !CU_add_test(s, "sizes", test_sizes) ||
+	        !CU_add_test(s, "errors", test_errors) ||
+	        !CU_add_test(s, "bounds", test_bounds))
 		return -1;
 	return 0;
 }

@@ -85,8 +85,8 @@ test_records(void)
 	CU_ASSERT_EQUAL(im2.nfiles, 2);
 	CU_ASSERT_EQUAL(im2.nchunks, 7);
 	CU_ASSERT_EQUAL(index_image_decode(enc, 55, &im2), BL_ECORRUPT);
-	CU_ASSERT_EQUAL(index_image_key("deb", 258, key, sizeof(key), &klen),
-		0);
+	CU_ASSERT_EQUAL(
+	        index_image_key("deb", 258, key, sizeof(key), &klen), 0);
 	CU_ASSERT_EQUAL(klen, 8);
 	CU_ASSERT_EQUAL(memcmp(key, "deb\0\0\0\1\2", 8), 0);
 	CU_ASSERT_EQUAL(index_image_key("deb", 1, key, 7, &klen), BL_ETOOBIG);
@@ -127,9 +127,8 @@ test_limit(void)
 	MDB_txn *txn;
 	MDB_stat ms;
 
-	CU_ASSERT_EQUAL_FATAL(index_open(&ix, dir, 64 << 10, 512 << 10, NULL,
-				      0),
-		0);
+	CU_ASSERT_EQUAL_FATAL(
+	        index_open(&ix, dir, 64 << 10, 512 << 10, NULL, 0), 0);
 	CU_ASSERT_EQUAL(index_write(&ix, fill_txn, &fc), BL_EMAPFULL);
 	CU_ASSERT(ix.map_size <= (512 << 10));
 	/* Nothing of the failed transaction is visible; the index works. */
@@ -192,9 +191,9 @@ test_index_register(void)
 	CU_pSuite s = CU_add_suite("index", NULL, NULL);
 
 	if (s == NULL || !CU_add_test(s, "records", test_records) ||
-	    !CU_add_test(s, "grow", test_grow) ||
-	    !CU_add_test(s, "limit", test_limit) ||
-	    !CU_add_test(s, "resized_by_other", test_resized_by_other))
+	        !CU_add_test(s, "grow", test_grow) ||
+	        !CU_add_test(s, "limit", test_limit) ||
+	        !CU_add_test(s, "resized_by_other", test_resized_by_other))
 		return -1;
 	return 0;
 }

@@ -6,13 +6,13 @@
 #ifndef BL_TEST_LIST_H
 #define BL_TEST_LIST_H
 
-#define BL_TEST_SUITES(X) \
-	X(hash)           \
-	X(chunker)        \
-	X(sign)           \
-	X(manifest)       \
-	X(conf)           \
-	X(index)          \
+#define BL_TEST_SUITES(X)                                                      \
+	X(hash)                                                                \
+	X(chunker)                                                             \
+	X(sign)                                                                \
+	X(manifest)                                                            \
+	X(conf)                                                                \
+	X(index)                                                               \
 	X(store)
 
 #define BL_DECLARE(name) int test_##name##_register(void);

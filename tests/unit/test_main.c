@@ -46,7 +46,7 @@ main(int argc, char **argv)
 			continue;
 		if (suites[i].reg() != 0) {
 			fprintf(stderr, "cannot register suite %s\n",
-				suites[i].name);
+			        suites[i].name);
 			CU_cleanup_registry();
 			return 1;
 		}
@@ -59,8 +59,8 @@ main(int argc, char **argv)
 	}
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
-	failures = CU_get_number_of_failures() +
-		CU_get_number_of_tests_failed();
+	failures =
+	        CU_get_number_of_failures() + CU_get_number_of_tests_failed();
 	CU_cleanup_registry();
 	return failures ? 1 : 0;
 }

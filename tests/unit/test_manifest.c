@@ -21,16 +21,18 @@
 static struct sign_key *key, *other_key;
 static uint8_t pub[SIGN_PUB_LEN], other_pub[SIGN_PUB_LEN];
 
-static int suite_init(void)
+static int
+suite_init(void)
 {
 	if (sign_keygen(&key) < 0 || sign_keygen(&other_key) < 0 ||
-	    sign_key_pub(key, pub) < 0 ||
-	    sign_key_pub(other_key, other_pub) < 0)
+	        sign_key_pub(key, pub) < 0 ||
+	        sign_key_pub(other_key, other_pub) < 0)
 		return -1;
 	return 0;
 }
 
-static int suite_cleanup(void)
+static int
+suite_cleanup(void)
 {
 	sign_key_free(key);
 	sign_key_free(other_key);
@@ -49,14 +51,16 @@ struct tb {
 	size_t len;
 };
 
-static void tb_mem(struct tb *t, const void *p, size_t n)
+static void
+tb_mem(struct tb *t, const void *p, size_t n)
 {
 	CU_ASSERT_FATAL(n <= TB_MAX - t->len);
 	memcpy(t->b + t->len, p, n);
 	t->len += n;
 }
 
-static void tb_be(struct tb *t, uint64_t v, size_t n)
+static void
+tb_be(struct tb *t, uint64_t v, size_t n)
 {
 	uint8_t b[8];
 	size_t i;
@@ -100,22 +104,23 @@ static const struct mspec base = {
         .nfiles = 3,
         .nspecs = 3,
         .f = {{.path = "bin/sh",
-               .mode = 0755,
-               .size = 100,
-               .nchunks = 2,
-               .nlens = 2,
-               .lens = {60, 40}},
-              {.path = "etc/empty", .mode = 0644},
-              {.path = "etc/motd",
-               .mode = 0644,
-               .size = 5,
-               .nchunks = 1,
-               .nlens = 1,
-               .lens = {5}}},
+                      .mode = 0755,
+                      .size = 100,
+                      .nchunks = 2,
+                      .nlens = 2,
+                      .lens = {60, 40}},
+                {.path = "etc/empty", .mode = 0644},
+                {.path = "etc/motd",
+                        .mode = 0644,
+                        .size = 5,
+                        .nchunks = 1,
+                        .nlens = 1,
+                        .lens = {5}}},
         .alg = 1,
 };
 
-static void build(struct tb *t, const struct mspec *s)
+static void
+build(struct tb *t, const struct mspec *s)
 {
 	const struct fspec *f;
 	uint8_t fill[73];
@@ -158,8 +163,9 @@ static void build(struct tb *t, const struct mspec *s)
 }
 
 /* Decode p[0..len) from an exact-size copy, so ASan sees any over-read. */
-static int decode_copy(const uint8_t *p, size_t len, struct manifest **m,
-                       char *why, size_t whylen)
+static int
+decode_copy(const uint8_t *p, size_t len, struct manifest **m, char *why,
+        size_t whylen)
 {
 	uint8_t *copy;
 	int rc;
@@ -176,143 +182,175 @@ static int decode_copy(const uint8_t *p, size_t len, struct manifest **m,
 static char longname[MANIFEST_NAME_MAX + 2];
 static char longpath[MANIFEST_PATH_MAX + 2];
 
-static void set_longname(size_t n)
+static void
+set_longname(size_t n)
 {
 	memset(longname, 'n', n);
 	longname[n] = '\0';
 }
 
-static void set_longpath(size_t n)
+static void
+set_longpath(size_t n)
 {
 	memset(longpath, 'p', n);
 	longpath[n] = '\0';
 }
 
 /* One defect each; see dcases[]. */
-static void m_none(struct mspec *s)
+static void
+m_none(struct mspec *s)
 {
 	(void)s;
 }
-static void m_magic(struct mspec *s)
+static void
+m_magic(struct mspec *s)
 {
 	s->magic = "BLMX";
 }
-static void m_format2(struct mspec *s)
+static void
+m_format2(struct mspec *s)
 {
 	s->format = 2;
 }
-static void m_format0(struct mspec *s)
+static void
+m_format0(struct mspec *s)
 {
 	s->format = 0;
 }
-static void m_flags(struct mspec *s)
+static void
+m_flags(struct mspec *s)
 {
 	s->flags = 0x8000;
 }
-static void m_name_empty(struct mspec *s)
+static void
+m_name_empty(struct mspec *s)
 {
 	s->name = "";
 }
-static void m_name_dot(struct mspec *s)
+static void
+m_name_dot(struct mspec *s)
 {
 	s->name = ".x";
 }
-static void m_name_dash(struct mspec *s)
+static void
+m_name_dash(struct mspec *s)
 {
 	s->name = "-x";
 }
-static void m_name_slash(struct mspec *s)
+static void
+m_name_slash(struct mspec *s)
 {
 	s->name = "a/b";
 }
-static void m_name_space(struct mspec *s)
+static void
+m_name_space(struct mspec *s)
 {
 	s->name = "a b";
 }
-static void m_name_nul(struct mspec *s)
+static void
+m_name_nul(struct mspec *s)
 {
 	s->name = "ab\0c";
 	s->namelen = 4;
 }
-static void m_name_128(struct mspec *s)
+static void
+m_name_128(struct mspec *s)
 {
 	set_longname(128);
 	s->name = longname;
 }
-static void m_name_129(struct mspec *s)
+static void
+m_name_129(struct mspec *s)
 {
 	set_longname(129);
 	s->name = longname;
 }
-static void m_version0(struct mspec *s)
+static void
+m_version0(struct mspec *s)
 {
 	s->version = 0;
 }
-static void m_no_files(struct mspec *s)
+static void
+m_no_files(struct mspec *s)
 {
 	s->nfiles = s->nspecs = 0;
 	s->name = "x";
 }
-static void m_nfiles_over_max(struct mspec *s)
+static void
+m_nfiles_over_max(struct mspec *s)
 {
 	s->nfiles = MANIFEST_FILES_MAX + 1;
 }
-static void m_nfiles_vs_input(struct mspec *s)
+static void
+m_nfiles_vs_input(struct mspec *s)
 {
 	s->nfiles = MANIFEST_FILES_MAX;
 }
-static void m_nfiles_more(struct mspec *s)
+static void
+m_nfiles_more(struct mspec *s)
 {
 	s->nfiles = 4;
 }
-static void m_nfiles_fewer(struct mspec *s)
+static void
+m_nfiles_fewer(struct mspec *s)
 {
 	s->nfiles = 2;
 }
-static void m_path_abs(struct mspec *s)
+static void
+m_path_abs(struct mspec *s)
 {
 	s->f[0].path = "/abs";
 }
-static void m_path_dslash(struct mspec *s)
+static void
+m_path_dslash(struct mspec *s)
 {
 	s->f[0].path = "a//b";
 }
-static void m_path_dotdot_in(struct mspec *s)
+static void
+m_path_dotdot_in(struct mspec *s)
 {
 	s->f[0].path = "a/../b";
 }
-static void m_path_dot_in(struct mspec *s)
+static void
+m_path_dot_in(struct mspec *s)
 {
 	s->f[0].path = "a/./b";
 }
-static void m_path_trailing(struct mspec *s)
+static void
+m_path_trailing(struct mspec *s)
 {
 	s->f[0].path = "a/";
 }
-static void m_path_empty(struct mspec *s)
+static void
+m_path_empty(struct mspec *s)
 {
 	s->f[0].path = "";
 }
-static void m_path_nul(struct mspec *s)
+static void
+m_path_nul(struct mspec *s)
 {
 	s->f[0].path = "a\0b";
 	s->f[0].plen = 3;
 }
-static void m_path_dotdot(struct mspec *s)
+static void
+m_path_dotdot(struct mspec *s)
 {
 	s->f[0].path = "..";
 }
-static void m_path_1024(struct mspec *s)
+static void
+m_path_1024(struct mspec *s)
 {
 	set_longpath(1024);
 	s->f[2].path = longpath; /* 'p' sorts after "etc/" */
 }
-static void m_path_1025(struct mspec *s)
+static void
+m_path_1025(struct mspec *s)
 {
 	set_longpath(1025);
 	s->f[2].path = longpath;
 }
-static void m_unsorted(struct mspec *s)
+static void
+m_unsorted(struct mspec *s)
 {
 	s->f[1].path = "etc/motd";
 	s->f[2].path = "etc/empty";
@@ -322,92 +360,112 @@ static void m_unsorted(struct mspec *s)
 	s->f[2].size = 0;
 	s->f[2].nchunks = s->f[2].nlens = 0;
 }
-static void m_duplicate(struct mspec *s)
+static void
+m_duplicate(struct mspec *s)
 {
 	s->f[2].path = "etc/empty";
 }
-static void m_prefix_first(struct mspec *s)
+static void
+m_prefix_first(struct mspec *s)
 {
 	s->f[1].path = "etc";
 	s->f[2].path = "etc-";
 }
-static void m_prefix_last(struct mspec *s)
+static void
+m_prefix_last(struct mspec *s)
 {
 	s->f[1].path = "etc-";
 	s->f[2].path = "etc";
 }
-static void m_mode_max(struct mspec *s)
+static void
+m_mode_max(struct mspec *s)
 {
 	s->f[1].mode = 07777;
 }
-static void m_mode_over(struct mspec *s)
+static void
+m_mode_over(struct mspec *s)
 {
 	s->f[1].mode = 010000;
 }
-static void m_chunk_zero(struct mspec *s)
+static void
+m_chunk_zero(struct mspec *s)
 {
 	s->f[0].nchunks = s->f[0].nlens = 3;
 	s->f[0].lens[0] = 60;
 	s->f[0].lens[1] = 0;
 	s->f[0].lens[2] = 40;
 }
-static void m_chunk_max(struct mspec *s)
+static void
+m_chunk_max(struct mspec *s)
 {
 	s->f[2].size = MANIFEST_CHUNK_LEN_MAX;
 	s->f[2].lens[0] = MANIFEST_CHUNK_LEN_MAX;
 }
-static void m_chunk_over(struct mspec *s)
+static void
+m_chunk_over(struct mspec *s)
 {
 	s->f[2].size = MANIFEST_CHUNK_LEN_MAX + 1;
 	s->f[2].lens[0] = MANIFEST_CHUNK_LEN_MAX + 1;
 }
-static void m_size_more(struct mspec *s)
+static void
+m_size_more(struct mspec *s)
 {
 	s->f[0].size = 120;
 }
-static void m_size_less(struct mspec *s)
+static void
+m_size_less(struct mspec *s)
 {
 	s->f[0].size = 99;
 }
-static void m_size_without_chunks(struct mspec *s)
+static void
+m_size_without_chunks(struct mspec *s)
 {
 	s->f[1].size = 7;
 }
-static void m_chunks_without_size(struct mspec *s)
+static void
+m_chunks_without_size(struct mspec *s)
 {
 	s->f[2].size = 0;
 }
-static void m_size_wraps(struct mspec *s)
+static void
+m_size_wraps(struct mspec *s)
 {
 	/* Would match if the sum were taken modulo 2^32. */
 	s->f[0].size = 100 + ((uint64_t)1 << 32);
 }
-static void m_nchunks_more(struct mspec *s)
+static void
+m_nchunks_more(struct mspec *s)
 {
 	s->f[2].nchunks = 1000;
 }
-static void m_nchunks_vs_input(struct mspec *s)
+static void
+m_nchunks_vs_input(struct mspec *s)
 {
 	/* Within the count bound, far beyond the input: no allocation. */
 	s->f[0].nchunks = MANIFEST_CHUNKS_MAX;
 }
-static void m_nchunks_over_max(struct mspec *s)
+static void
+m_nchunks_over_max(struct mspec *s)
 {
 	s->f[2].nchunks = 0xffffffffu;
 }
-static void m_nchunks_fewer(struct mspec *s)
+static void
+m_nchunks_fewer(struct mspec *s)
 {
 	s->f[0].nchunks = 1;
 }
-static void m_alg(struct mspec *s)
+static void
+m_alg(struct mspec *s)
 {
 	s->alg = 2;
 }
-static void m_trailing1(struct mspec *s)
+static void
+m_trailing1(struct mspec *s)
 {
 	s->extra = 1;
 }
-static void m_trailing100(struct mspec *s)
+static void
+m_trailing100(struct mspec *s)
 {
 	s->extra = 100;
 }
@@ -435,10 +493,10 @@ static const struct dcase {
         {"no files", m_no_files, 0, NULL},
         {"nfiles over max", m_nfiles_over_max, BL_ETOOBIG, "65537 files"},
         {"nfiles vs input", m_nfiles_vs_input, BL_EFORMAT,
-         "truncated file list"},
+                "truncated file list"},
         {"nfiles one more", m_nfiles_more, BL_EFORMAT, "file 3: truncated"},
         {"nfiles one fewer", m_nfiles_fewer, BL_EFORMAT,
-         "trailing bytes after file 2"},
+                "trailing bytes after file 2"},
         {"path /abs", m_path_abs, BL_EFORMAT, "file 0: invalid path"},
         {"path a//b", m_path_dslash, BL_EFORMAT, "file 0: invalid path"},
         {"path a/../b", m_path_dotdot_in, BL_EFORMAT, "file 0: invalid path"},
@@ -449,44 +507,44 @@ static const struct dcase {
         {"path ..", m_path_dotdot, BL_EFORMAT, "file 0: invalid path"},
         {"path 1024 bytes", m_path_1024, 0, NULL},
         {"path 1025 bytes", m_path_1025, BL_ETOOBIG,
-         "file 2: path length 1025"},
+                "file 2: path length 1025"},
         {"unsorted paths", m_unsorted, BL_EFORMAT, "file 2: path not after"},
         {"duplicate path", m_duplicate, BL_EFORMAT, "file 2: path not after"},
         {"prefix sorts first", m_prefix_first, 0, NULL},
         {"prefix after longer", m_prefix_last, BL_EFORMAT,
-         "file 2: path not after"},
+                "file 2: path not after"},
         {"mode 07777", m_mode_max, 0, NULL},
         {"mode 010000", m_mode_over, BL_EFORMAT, "file 1: mode 010000"},
         {"chunk length 0", m_chunk_zero, BL_EFORMAT,
-         "file 0 chunk 1: length 0"},
+                "file 0 chunk 1: length 0"},
         {"chunk length max", m_chunk_max, 0, NULL},
         {"chunk length over max", m_chunk_over, BL_ETOOBIG,
-         "file 2 chunk 0: length 16777217"},
+                "file 2 chunk 0: length 16777217"},
         {"size above sum", m_size_more, BL_EFORMAT,
-         "file 0: chunk lengths sum to 100, size says 120"},
+                "file 0: chunk lengths sum to 100, size says 120"},
         {"size below sum", m_size_less, BL_EFORMAT,
-         "file 0: chunk lengths sum to 100, size says 99"},
+                "file 0: chunk lengths sum to 100, size says 99"},
         {"size without chunks", m_size_without_chunks, BL_EFORMAT,
-         "file 1: chunk lengths sum to 0, size says 7"},
+                "file 1: chunk lengths sum to 0, size says 7"},
         {"chunks without size", m_chunks_without_size, BL_EFORMAT,
-         "file 2: chunk lengths sum to 5, size says 0"},
+                "file 2: chunk lengths sum to 5, size says 0"},
         {"size off by 2^32", m_size_wraps, BL_EFORMAT, "size says 4294967396"},
         {"nchunks > entries", m_nchunks_more, BL_EFORMAT,
-         "file 2: truncated chunk list: need 36000 bytes"},
+                "file 2: truncated chunk list: need 36000 bytes"},
         {"nchunks vs input", m_nchunks_vs_input, BL_EFORMAT,
-         "file 0: truncated chunk list"},
+                "file 0: truncated chunk list"},
         {"nchunks over max", m_nchunks_over_max, BL_ETOOBIG,
-         "file 2: 4294967295 chunks"},
+                "file 2: 4294967295 chunks"},
         {"nchunks < entries", m_nchunks_fewer, BL_EFORMAT,
-         "chunk lengths sum to 60, size says 100"},
+                "chunk lengths sum to 60, size says 100"},
         {"unknown algorithm", m_alg, BL_EFORMAT, "algorithm 2"},
         {"1 trailing byte", m_trailing1, BL_EFORMAT, "1 trailing bytes"},
         {"100 trailing bytes", m_trailing100, BL_EFORMAT, "100 trailing bytes"},
 };
 
 /* The body of a valid hand-built buffer must be what the encoder writes. */
-static void check_reencodes(const struct tb *t, struct manifest *m,
-                            const char *what)
+static void
+check_reencodes(const struct tb *t, struct manifest *m, const char *what)
 {
 	uint8_t *out;
 	size_t outlen;
@@ -499,7 +557,7 @@ static void check_reencodes(const struct tb *t, struct manifest *m,
 	}
 	CU_ASSERT(outlen == t->len);
 	if (outlen == t->len &&
-	    memcmp(out, t->b, outlen - MANIFEST_TRAILER_LEN) != 0) {
+	        memcmp(out, t->b, outlen - MANIFEST_TRAILER_LEN) != 0) {
 		fprintf(stderr, "\n%s: body differs from the encoder's\n",
 		        what);
 		CU_FAIL("encoder and builder disagree");
@@ -507,7 +565,8 @@ static void check_reencodes(const struct tb *t, struct manifest *m,
 	free(out);
 }
 
-static void test_decode_cases(void)
+static void
+test_decode_cases(void)
 {
 	static struct manifest sentinel;
 	struct manifest *m;
@@ -525,8 +584,8 @@ static void test_decode_cases(void)
 		m = &sentinel; /* decode must reset it on failure */
 		rc = decode_copy(t.b, t.len, &m, why, sizeof(why));
 		if (rc != dcases[i].rc ||
-		    (dcases[i].why != NULL &&
-		     strstr(why, dcases[i].why) == NULL)) {
+		        (dcases[i].why != NULL &&
+		                strstr(why, dcases[i].why) == NULL)) {
 			fprintf(stderr, "\n%s: rc %d (%s), want %d \"%s\"\n",
 			        dcases[i].what, rc, why, dcases[i].rc,
 			        dcases[i].why ? dcases[i].why : "");
@@ -546,7 +605,8 @@ static void test_decode_cases(void)
 }
 
 /* Decode a valid hand-built manifest and check every field. */
-static void test_decode_fields(void)
+static void
+test_decode_fields(void)
 {
 	struct manifest *m;
 	struct tb t;
@@ -584,7 +644,8 @@ static void test_decode_fields(void)
 }
 
 /* Every proper prefix of a manifest is rejected by decode and verify. */
-static void check_truncations(const uint8_t *p, size_t len)
+static void
+check_truncations(const uint8_t *p, size_t len)
 {
 	struct manifest *m;
 	uint8_t id[32];
@@ -605,17 +666,19 @@ static void check_truncations(const uint8_t *p, size_t len)
 	}
 }
 
-static void test_truncation(void)
+static void
+test_truncation(void)
 {
 	struct tb t;
 
 	build(&t, &base);
 	check_truncations(t.b, t.len);
 	CU_ASSERT(manifest_decode(NULL, 0, &(struct manifest *){NULL}, NULL,
-	                          0) == BL_EFORMAT);
+	                  0) == BL_EFORMAT);
 }
 
-static void test_limits_before_reading(void)
+static void
+test_limits_before_reading(void)
 {
 	static const uint8_t small[1];
 	struct manifest *m = NULL;
@@ -624,28 +687,27 @@ static void test_limits_before_reading(void)
 
 	/* Over the byte bound: refused on the length alone, nothing read. */
 	CU_ASSERT(manifest_decode(small, (size_t)MANIFEST_BYTES_MAX + 1, &m,
-	                          why, sizeof(why)) == BL_ETOOBIG);
+	                  why, sizeof(why)) == BL_ETOOBIG);
 	CU_ASSERT(strstr(why, "limit") != NULL);
 	CU_ASSERT(m == NULL);
 	CU_ASSERT(manifest_verify(small, (size_t)MANIFEST_BYTES_MAX + 1, pub,
-	                          NULL, 0) == BL_ETOOBIG);
+	                  NULL, 0) == BL_ETOOBIG);
 	CU_ASSERT(manifest_id(small, (size_t)MANIFEST_BYTES_MAX + 1, id) ==
-	          BL_ETOOBIG);
+	        BL_ETOOBIG);
 }
 
 /* Name and path rules, straight. */
-static void test_name_path_valid(void)
+static void
+test_name_path_valid(void)
 {
-	static const char *good_names[] = {"a",    "edge-os", "A9._+-",
-	                                   "0abc", "a.",      "x+y_z"};
-	static const char *bad_names[] = {"",    ".x",  "-x",          "a/b",
-	                                  "a b", "a\n", "caf\xc3\xa9", "a:b"};
-	static const char *good_paths[] = {"a",       "a/b",      "a/.b",
-	                                   "..a",     "a..",      "a/...",
-	                                   ".hidden", "a b/c\\d", "x/y/z"};
-	static const char *bad_paths[] = {
-	        "",  "/",  "/abs", "a//b", "a/../b", "a/./b", "a/",
-	        ".", "..", "./a",  "../a", "a/.",    "a/..",  "//"};
+	static const char *good_names[] = {
+	        "a", "edge-os", "A9._+-", "0abc", "a.", "x+y_z"};
+	static const char *bad_names[] = {
+	        "", ".x", "-x", "a/b", "a b", "a\n", "caf\xc3\xa9", "a:b"};
+	static const char *good_paths[] = {"a", "a/b", "a/.b", "..a", "a..",
+	        "a/...", ".hidden", "a b/c\\d", "x/y/z"};
+	static const char *bad_paths[] = {"", "/", "/abs", "a//b", "a/../b",
+	        "a/./b", "a/", ".", "..", "./a", "../a", "a/.", "a/..", "//"};
 	char buf[MANIFEST_PATH_MAX + 2];
 	size_t i;
 
@@ -662,11 +724,11 @@ static void test_name_path_valid(void)
 	CU_ASSERT(manifest_name_valid(buf) == 0);
 
 	for (i = 0; i < sizeof(good_paths) / sizeof(good_paths[0]); i++)
-		CU_ASSERT(manifest_path_valid(good_paths[i],
-		                              strlen(good_paths[i])) == 1);
+		CU_ASSERT(manifest_path_valid(
+		                  good_paths[i], strlen(good_paths[i])) == 1);
 	for (i = 0; i < sizeof(bad_paths) / sizeof(bad_paths[0]); i++)
-		CU_ASSERT(manifest_path_valid(bad_paths[i],
-		                              strlen(bad_paths[i])) == 0);
+		CU_ASSERT(manifest_path_valid(
+		                  bad_paths[i], strlen(bad_paths[i])) == 0);
 	CU_ASSERT(manifest_path_valid(NULL, 0) == 0);
 	CU_ASSERT(manifest_path_valid("a\0b", 3) == 0);
 	/* Only len bytes count. */
@@ -686,7 +748,8 @@ static struct manifest_chunk rt_chunks[6];
 static struct manifest_file rt_files[5];
 static struct manifest rt;
 
-static void rt_setup(void)
+static void
+rt_setup(void)
 {
 	static const struct {
 		const char *path;
@@ -722,23 +785,24 @@ static void rt_setup(void)
 	}
 }
 
-static int files_equal(const struct manifest_file *a,
-                       const struct manifest_file *b)
+static int
+files_equal(const struct manifest_file *a, const struct manifest_file *b)
 {
 	if (strcmp(a->path, b->path) != 0 || a->mode != b->mode ||
-	    a->size != b->size || a->nchunks != b->nchunks ||
-	    memcmp(a->sha256, b->sha256, 32) != 0)
+	        a->size != b->size || a->nchunks != b->nchunks ||
+	        memcmp(a->sha256, b->sha256, 32) != 0)
 		return 0;
 	if (a->nchunks == 0)
 		return a->chunks == NULL && b->chunks == NULL;
 	return memcmp(a->chunks, b->chunks, a->nchunks * sizeof(*a->chunks)) ==
-	       0;
+	        0;
 }
 
-static void test_round_trip(void)
+static void
+test_round_trip(void)
 {
-	static const char *sorted[] = {"a", "ab", "bin/sh", "etc/empty",
-	                               "usr/lib/libc.so"};
+	static const char *sorted[] = {
+	        "a", "ab", "bin/sh", "etc/empty", "usr/lib/libc.so"};
 	struct manifest *d;
 	uint8_t *out, *out2, kid[32], id[32];
 	size_t outlen, outlen2, i;
@@ -746,15 +810,15 @@ static void test_round_trip(void)
 
 	rt_setup();
 	CU_ASSERT_FATAL(manifest_encode(&rt, key, &out, &outlen, why,
-	                                sizeof(why)) == 0);
+	                        sizeof(why)) == 0);
 	/* Sorted in place; key id and signature recorded. */
 	for (i = 0; i < 5; i++)
 		CU_ASSERT(strcmp(rt.files[i].path, sorted[i]) == 0);
 	CU_ASSERT(hash_sha256(pub, sizeof(pub), kid) == 0);
 	CU_ASSERT(memcmp(rt.key_id, kid, 8) == 0);
 
-	CU_ASSERT_FATAL(manifest_decode(out, outlen, &d, why, sizeof(why)) ==
-	                0);
+	CU_ASSERT_FATAL(
+	        manifest_decode(out, outlen, &d, why, sizeof(why)) == 0);
 	CU_ASSERT(strcmp(d->name, rt.name) == 0);
 	CU_ASSERT(d->version == rt.version && d->created == rt.created);
 	CU_ASSERT_FATAL(d->nfiles == rt.nfiles);
@@ -770,7 +834,7 @@ static void test_round_trip(void)
 	/* encode(decode(b)) == b, signature included (Ed25519 is
 	 * deterministic). */
 	CU_ASSERT_FATAL(manifest_encode(d, key, &out2, &outlen2, why,
-	                                sizeof(why)) == 0);
+	                        sizeof(why)) == 0);
 	CU_ASSERT(outlen2 == outlen);
 	CU_ASSERT(outlen2 == outlen && memcmp(out, out2, outlen) == 0);
 
@@ -784,7 +848,8 @@ static void test_round_trip(void)
 	free(out2);
 }
 
-static void test_minimal(void)
+static void
+test_minimal(void)
 {
 	struct manifest m, *d;
 	uint8_t *out;
@@ -804,15 +869,16 @@ static void test_minimal(void)
 }
 
 /* Flip bits at every position: decode or verify must catch each one. */
-static void test_tamper_every_byte(void)
+static void
+test_tamper_every_byte(void)
 {
 	static const uint8_t masks[] = {0x01, 0x80, 0xff};
 	struct manifest_chunk c = {.len = 3};
 	struct manifest_file f = {.path = "etc/hostname",
-	                          .mode = 0644,
-	                          .size = 3,
-	                          .nchunks = 1,
-	                          .chunks = &c};
+	        .mode = 0644,
+	        .size = 3,
+	        .nchunks = 1,
+	        .chunks = &c};
 	struct manifest m, *d;
 	uint8_t *out, *bad;
 	size_t outlen, i, k, alg_at;
@@ -845,8 +911,8 @@ static void test_tamper_every_byte(void)
 			 * format error to verify; all else is a bad
 			 * signature. */
 			if (i == alg_at) {
-				CU_ASSERT(vrc == BL_EFORMAT &&
-				          drc == BL_EFORMAT);
+				CU_ASSERT(
+				        vrc == BL_EFORMAT && drc == BL_EFORMAT);
 			} else {
 				CU_ASSERT(vrc == BL_ESIG);
 			}
@@ -857,7 +923,8 @@ static void test_tamper_every_byte(void)
 	free(out);
 }
 
-static void test_wrong_key(void)
+static void
+test_wrong_key(void)
 {
 	struct manifest m;
 	uint8_t *out, kid[32];
@@ -869,7 +936,7 @@ static void test_wrong_key(void)
 	m.version = 9;
 	CU_ASSERT_FATAL(manifest_encode(&m, key, &out, &outlen, NULL, 0) == 0);
 	CU_ASSERT(manifest_verify(out, outlen, other_pub, why, sizeof(why)) ==
-	          BL_ESIG);
+	        BL_ESIG);
 	CU_ASSERT(strstr(why, "signed by key") != NULL);
 
 	/* Claiming the other key's id does not help: the signature fails. */
@@ -877,15 +944,16 @@ static void test_wrong_key(void)
 	memcpy(out + outlen - MANIFEST_TRAILER_LEN + 1, kid, 8);
 	why[0] = '\0';
 	CU_ASSERT(manifest_verify(out, outlen, other_pub, why, sizeof(why)) ==
-	          BL_ESIG);
+	        BL_ESIG);
 	CU_ASSERT(strstr(why, "bad signature") != NULL);
 	CU_ASSERT(manifest_verify(out, outlen, pub, NULL, 0) == BL_ESIG);
 	free(out);
 }
 
 /* Expect encode to fail with rc and a reason containing want. */
-static void expect_encode_fail(struct manifest *m, int rc, const char *want,
-                               const char *what)
+static void
+expect_encode_fail(
+        struct manifest *m, int rc, const char *want, const char *what)
 {
 	static uint8_t sentinel;
 	uint8_t *out = &sentinel; /* encode must reset it on failure */
@@ -904,7 +972,8 @@ static void expect_encode_fail(struct manifest *m, int rc, const char *want,
 		free(out);
 }
 
-static void test_encode_rejects(void)
+static void
+test_encode_rejects(void)
 {
 	struct manifest_chunk zero = {.len = 0};
 
@@ -946,12 +1015,12 @@ static void test_encode_rejects(void)
 
 	rt_setup();
 	rt.files[0].size++;
-	expect_encode_fail(&rt, BL_EFORMAT, "sum to 6000, size says 6001",
-	                   "size");
+	expect_encode_fail(
+	        &rt, BL_EFORMAT, "sum to 6000, size says 6001", "size");
 	rt_setup();
 	rt.files[1].size = 1;
-	expect_encode_fail(&rt, BL_EFORMAT, "sum to 0, size says 1",
-	                   "empty size");
+	expect_encode_fail(
+	        &rt, BL_EFORMAT, "sum to 0, size says 1", "empty size");
 	rt_setup();
 	rt.files[3].chunks = &zero;
 	rt.files[3].size = 0;
@@ -966,8 +1035,8 @@ static void test_encode_rejects(void)
 	rt_setup();
 	/* Refused on the count alone: the array is never read that far. */
 	rt.files[3].nchunks = MANIFEST_CHUNKS_MAX + 1;
-	expect_encode_fail(&rt, BL_ETOOBIG, "chunks bring the total",
-	                   "nchunks");
+	expect_encode_fail(
+	        &rt, BL_ETOOBIG, "chunks bring the total", "nchunks");
 
 	rt_setup();
 	rt.nfiles = MANIFEST_FILES_MAX + 1;
@@ -977,27 +1046,28 @@ static void test_encode_rejects(void)
 	expect_encode_fail(&rt, BL_EUSAGE, "no file array", "NULL files");
 }
 
-int test_manifest_register(void)
+int
+test_manifest_register(void)
 {
 	CU_pSuite s;
 
 	s = CU_add_suite("manifest", suite_init, suite_cleanup);
 	if (s == NULL ||
-	    CU_add_test(s, "name and path rules", test_name_path_valid) ==
-	            NULL ||
-	    CU_add_test(s, "decode fields", test_decode_fields) == NULL ||
-	    CU_add_test(s, "decode: one defect each", test_decode_cases) ==
-	            NULL ||
-	    CU_add_test(s, "decode: every truncation", test_truncation) ==
-	            NULL ||
-	    CU_add_test(s, "bounds checked before reading",
+	        CU_add_test(s, "name and path rules", test_name_path_valid) ==
+	                NULL ||
+	        CU_add_test(s, "decode fields", test_decode_fields) == NULL ||
+	        CU_add_test(s, "decode: one defect each", test_decode_cases) ==
+	                NULL ||
+	        CU_add_test(s, "decode: every truncation", test_truncation) ==
+	                NULL ||
+	        CU_add_test(s, "bounds checked before reading",
 	                test_limits_before_reading) == NULL ||
-	    CU_add_test(s, "round trip", test_round_trip) == NULL ||
-	    CU_add_test(s, "minimal manifest", test_minimal) == NULL ||
-	    CU_add_test(s, "tamper every byte", test_tamper_every_byte) ==
-	            NULL ||
-	    CU_add_test(s, "wrong key", test_wrong_key) == NULL ||
-	    CU_add_test(s, "encode rejects", test_encode_rejects) == NULL)
+	        CU_add_test(s, "round trip", test_round_trip) == NULL ||
+	        CU_add_test(s, "minimal manifest", test_minimal) == NULL ||
+	        CU_add_test(s, "tamper every byte", test_tamper_every_byte) ==
+	                NULL ||
+	        CU_add_test(s, "wrong key", test_wrong_key) == NULL ||
+	        CU_add_test(s, "encode rejects", test_encode_rejects) == NULL)
 		return -1;
 	return 0;
 }

@@ -24,12 +24,14 @@
 
 static char tmpdir[] = "/tmp/bl_test_sign.XXXXXX";
 
-static int suite_init(void)
+static int
+suite_init(void)
 {
 	return mkdtemp(tmpdir) == NULL ? -1 : 0;
 }
 
-static int suite_cleanup(void)
+static int
+suite_cleanup(void)
 {
 	char path[512];
 	struct dirent *de;
@@ -39,7 +41,7 @@ static int suite_cleanup(void)
 		return -1;
 	while ((de = readdir(d)) != NULL) {
 		if (strcmp(de->d_name, ".") == 0 ||
-		    strcmp(de->d_name, "..") == 0)
+		        strcmp(de->d_name, "..") == 0)
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", tmpdir, de->d_name);
 		unlink(path);
@@ -48,7 +50,8 @@ static int suite_cleanup(void)
 	return rmdir(tmpdir);
 }
 
-static const char *tpath(const char *name)
+static const char *
+tpath(const char *name)
 {
 	static char path[512];
 
@@ -56,7 +59,8 @@ static const char *tpath(const char *name)
 	return path;
 }
 
-static int file_mode(const char *path)
+static int
+file_mode(const char *path)
 {
 	struct stat st;
 
@@ -66,7 +70,8 @@ static int file_mode(const char *path)
 }
 
 /* 1 if the file at path starts with prefix. */
-static int file_starts_with(const char *path, const char *prefix)
+static int
+file_starts_with(const char *path, const char *prefix)
 {
 	uint8_t *buf;
 	size_t len;
@@ -79,7 +84,8 @@ static int file_starts_with(const char *path, const char *prefix)
 	return ok;
 }
 
-static int count_dir_entries(void)
+static int
+count_dir_entries(void)
 {
 	struct dirent *de;
 	DIR *d;
@@ -89,7 +95,7 @@ static int count_dir_entries(void)
 		return -1;
 	while ((de = readdir(d)) != NULL)
 		if (strcmp(de->d_name, ".") != 0 &&
-		    strcmp(de->d_name, "..") != 0)
+		        strcmp(de->d_name, "..") != 0)
 			n++;
 	closedir(d);
 	return n;
@@ -98,7 +104,8 @@ static int count_dir_entries(void)
 /* Write a foreign key with OpenSSL; private or public PEM, or encrypted. */
 enum pem_kind { PEM_PRIV, PEM_PUB, PEM_PRIV_ENCRYPTED };
 
-static int write_pem(EVP_PKEY *pkey, enum pem_kind kind, const char *path)
+static int
+write_pem(EVP_PKEY *pkey, enum pem_kind kind, const char *path)
 {
 	FILE *fp;
 	int ok;
@@ -113,8 +120,8 @@ static int write_pem(EVP_PKEY *pkey, enum pem_kind kind, const char *path)
 		ok = PEM_write_PUBKEY(fp, pkey);
 		break;
 	default:
-		ok = PEM_write_PKCS8PrivateKey(fp, pkey, EVP_aes_256_cbc(),
-		                               "secret", 6, NULL, NULL);
+		ok = PEM_write_PKCS8PrivateKey(
+		        fp, pkey, EVP_aes_256_cbc(), "secret", 6, NULL, NULL);
 		break;
 	}
 	if (fclose(fp) != 0)
@@ -122,7 +129,8 @@ static int write_pem(EVP_PKEY *pkey, enum pem_kind kind, const char *path)
 	return ok == 1 ? 0 : -1;
 }
 
-static void test_keygen_save_load(void)
+static void
+test_keygen_save_load(void)
 {
 	struct sign_key *k, *k2, *other;
 	uint8_t pub[SIGN_PUB_LEN], pub2[SIGN_PUB_LEN], opub[SIGN_PUB_LEN];
@@ -172,7 +180,8 @@ static void test_keygen_save_load(void)
 	unlink(pubf);
 }
 
-static void test_load_errors(void)
+static void
+test_load_errors(void)
 {
 	struct sign_key *k = NULL;
 	uint8_t pub[SIGN_PUB_LEN];
@@ -193,8 +202,8 @@ static void test_load_errors(void)
 	CU_ASSERT(sign_key_load(tpath("junk"), &k) == BL_EFORMAT);
 
 	memset(big, 'A', sizeof(big));
-	CU_ASSERT_FATAL(fs_write_atomic(tpath("big"), big, sizeof(big), 0600) ==
-	                0);
+	CU_ASSERT_FATAL(
+	        fs_write_atomic(tpath("big"), big, sizeof(big), 0600) == 0);
 	CU_ASSERT(sign_key_load(tpath("big"), &k) == BL_ETOOBIG);
 	CU_ASSERT(sign_pub_load(tpath("big"), pub) == BL_ETOOBIG);
 
@@ -226,7 +235,8 @@ static void test_load_errors(void)
 	EVP_PKEY_free(ed);
 }
 
-static void test_sign_verify(void)
+static void
+test_sign_verify(void)
 {
 	struct sign_key *k, *other;
 	uint8_t pub[SIGN_PUB_LEN], opub[SIGN_PUB_LEN], bad[SIGN_PUB_LEN];
@@ -255,14 +265,14 @@ static void test_sign_verify(void)
 	for (i = 0; i < 8 * sizeof(msg); i++) {
 		memcpy(badmsg, msg, sizeof(msg));
 		badmsg[i / 8] ^= (uint8_t)(1u << (i % 8));
-		CU_ASSERT(sign_verify(pub, badmsg, sizeof(msg), sig) ==
-		          BL_ESIG);
+		CU_ASSERT(
+		        sign_verify(pub, badmsg, sizeof(msg), sig) == BL_ESIG);
 	}
 	for (i = 0; i < 8 * sizeof(sig); i++) {
 		memcpy(badsig, sig, sizeof(sig));
 		badsig[i / 8] ^= (uint8_t)(1u << (i % 8));
-		CU_ASSERT(sign_verify(pub, msg, sizeof(msg), badsig) ==
-		          BL_ESIG);
+		CU_ASSERT(
+		        sign_verify(pub, msg, sizeof(msg), badsig) == BL_ESIG);
 	}
 	for (i = 0; i < 8 * sizeof(pub); i++) {
 		memcpy(bad, pub, sizeof(pub));
@@ -287,17 +297,18 @@ static void test_sign_verify(void)
 	sign_key_free(NULL);
 }
 
-int test_sign_register(void)
+int
+test_sign_register(void)
 {
 	CU_pSuite s;
 
 	if ((s = CU_add_suite("sign", suite_init, suite_cleanup)) == NULL)
 		return -1;
 	if (CU_add_test(s, "keygen, save, load", test_keygen_save_load) ==
-	            NULL ||
-	    CU_add_test(s, "load errors and foreign keys", test_load_errors) ==
-	            NULL ||
-	    CU_add_test(s, "sign and verify", test_sign_verify) == NULL)
+	                NULL ||
+	        CU_add_test(s, "load errors and foreign keys",
+	                test_load_errors) == NULL ||
+	        CU_add_test(s, "sign and verify", test_sign_verify) == NULL)
 		return -1;
 	return 0;
 }

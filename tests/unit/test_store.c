@@ -34,7 +34,7 @@ struct fixture {
 
 static int
 fx_setup(struct fixture *fx, const char *tag, uint64_t map_size,
-	uint64_t map_max, int zstd)
+        uint64_t map_max, int zstd)
 {
 	struct store_opts o;
 	char why[256];
@@ -52,8 +52,8 @@ fx_setup(struct fixture *fx, const char *tag, uint64_t map_size,
 	/* Random head and tail around a long zero run. */
 	tu_fill(fx->d2, 20000, 7);
 	tu_fill(fx->d2 + F2_LEN - 9000, 9000, 8);
-	if (tu_write(fx->f1, fx->d1, F1_LEN) || tu_write(fx->f2, fx->d2, F2_LEN) ||
-	    tu_write(fx->f3, "", 0))
+	if (tu_write(fx->f1, fx->d1, F1_LEN) ||
+	        tu_write(fx->f2, fx->d2, F2_LEN) || tu_write(fx->f3, "", 0))
 		return -1;
 	store_opts_default(&o);
 	o.chunk_min = 1024;
@@ -86,15 +86,15 @@ static int
 import3(struct fixture *fx, const char *name, struct store_import_stats *st)
 {
 	struct store_src src[3] = {
-		{"boot/random.bin", fx->f1},
-		{"zeros.bin", fx->f2},
-		{"empty", fx->f3},
+	        {"boot/random.bin", fx->f1},
+	        {"zeros.bin", fx->f2},
+	        {"empty", fx->f3},
 	};
 	char why[512] = "";
 	int rc;
 
-	rc = store_import(fx->s, name, src, 3, NULL, NULL, st, why,
-		sizeof(why));
+	rc = store_import(
+	        fx->s, name, src, 3, NULL, NULL, st, why, sizeof(why));
 	if (rc != 0)
 		fprintf(stderr, "import: %s\n", why);
 	return rc;
@@ -102,8 +102,8 @@ import3(struct fixture *fx, const char *name, struct store_import_stats *st)
 
 /* cat path of name@ver into memory and compare with want. */
 static int
-cat_equals(struct fixture *fx, const char *name, uint32_t ver,
-	const char *path, const uint8_t *want, size_t len)
+cat_equals(struct fixture *fx, const char *name, uint32_t ver, const char *path,
+        const uint8_t *want, size_t len)
 {
 	char out[600], why[256];
 	uint8_t *got = NULL;
@@ -142,17 +142,16 @@ test_import_cat(void)
 	CU_ASSERT_EQUAL(st1.bytes, F1_LEN + F2_LEN);
 	CU_ASSERT(st1.new_chunks > 0 && st1.new_chunks <= st1.chunks);
 	CU_ASSERT(st1.zero_chunks > 0); /* the zero run took the fast path */
-	CU_ASSERT_EQUAL(cat_equals(&fx, "netboot", 1, "boot/random.bin", fx.d1,
-				F1_LEN),
-		0);
-	CU_ASSERT_EQUAL(cat_equals(&fx, "netboot", 0, "zeros.bin", fx.d2,
-				F2_LEN),
-		0);
+	CU_ASSERT_EQUAL(
+	        cat_equals(&fx, "netboot", 1, "boot/random.bin", fx.d1, F1_LEN),
+	        0);
+	CU_ASSERT_EQUAL(
+	        cat_equals(&fx, "netboot", 0, "zeros.bin", fx.d2, F2_LEN), 0);
 	CU_ASSERT_EQUAL(cat_equals(&fx, "netboot", 1, "empty", NULL, 0), 0);
-	CU_ASSERT_EQUAL(cat_equals(&fx, "netboot", 1, "nope", NULL, 0),
-		BL_ENOTFOUND);
-	CU_ASSERT_EQUAL(cat_equals(&fx, "netboot", 9, "empty", NULL, 0),
-		BL_ENOTFOUND);
+	CU_ASSERT_EQUAL(
+	        cat_equals(&fx, "netboot", 1, "nope", NULL, 0), BL_ENOTFOUND);
+	CU_ASSERT_EQUAL(
+	        cat_equals(&fx, "netboot", 9, "empty", NULL, 0), BL_ENOTFOUND);
 
 	/* The same files again: version 2, nothing new written. */
 	CU_ASSERT_EQUAL_FATAL(import3(&fx, "netboot", &st2), 0);
@@ -175,12 +174,10 @@ test_import_cat(void)
 	CU_ASSERT_EQUAL_FATAL(import3(&fx, "netboot", &st2), 0);
 	CU_ASSERT_EQUAL(st2.version, 3);
 	CU_ASSERT(st2.new_chunks >= 1 && st2.new_chunks <= 3);
-	CU_ASSERT_EQUAL(store_manifest(fx.s, "netboot", 1, &a, why,
-				sizeof(why)),
-		0);
-	CU_ASSERT_EQUAL(store_manifest(fx.s, "netboot", 3, &b, why,
-				sizeof(why)),
-		0);
+	CU_ASSERT_EQUAL(
+	        store_manifest(fx.s, "netboot", 1, &a, why, sizeof(why)), 0);
+	CU_ASSERT_EQUAL(
+	        store_manifest(fx.s, "netboot", 3, &b, why, sizeof(why)), 0);
 	CU_ASSERT_EQUAL(store_diff(a, b, &d), 0);
 	CU_ASSERT_EQUAL(d.new_chunks, st2.new_chunks);
 	CU_ASSERT_EQUAL(d.shared_chunks + d.new_chunks, d.b_chunks);
@@ -188,15 +185,15 @@ test_import_cat(void)
 	CU_ASSERT_EQUAL(d.shared_bytes + d.new_bytes, d.b_bytes);
 	manifest_free(a);
 	manifest_free(b);
-	CU_ASSERT_EQUAL(cat_equals(&fx, "netboot", 3, "boot/random.bin", fx.d1,
-				F1_LEN),
-		0);
+	CU_ASSERT_EQUAL(
+	        cat_equals(&fx, "netboot", 3, "boot/random.bin", fx.d1, F1_LEN),
+	        0);
 	fx_teardown(&fx);
 }
 
 static void
-count_problem(void *arg, const char *kind, const char *what,
-	const char *problem)
+count_problem(
+        void *arg, const char *kind, const char *what, const char *problem)
 {
 	(void)kind;
 	(void)what;
@@ -219,8 +216,8 @@ test_remove_gc(void)
 	CU_ASSERT_EQUAL_FATAL(import3(&fx, "a", &st), 0);
 	CU_ASSERT_EQUAL_FATAL(import3(&fx, "b", &st), 0);
 	CU_ASSERT_EQUAL(store_remove(fx.s, "a", 0, why, sizeof(why)), 0);
-	CU_ASSERT_EQUAL(store_remove(fx.s, "a", 0, why, sizeof(why)),
-		BL_ENOTFOUND);
+	CU_ASSERT_EQUAL(
+	        store_remove(fx.s, "a", 0, why, sizeof(why)), BL_ENOTFOUND);
 	/* b still references every chunk. */
 	CU_ASSERT_EQUAL(store_gc(fx.s, &gs, why, sizeof(why)), 0);
 	CU_ASSERT_EQUAL(gs.chunks_removed, 0);
@@ -268,17 +265,16 @@ test_gc_pins_and_reap(void)
 
 	CU_ASSERT_FATAL(fx_setup(&fx, "pins", 1 << 20, 0, 0) == 0);
 	CU_ASSERT_EQUAL_FATAL(import3(&fx, "a", &st), 0);
-	CU_ASSERT_EQUAL_FATAL(store_manifest(fx.s, "a", 1, &m, why,
-				      sizeof(why)),
-		0);
+	CU_ASSERT_EQUAL_FATAL(
+	        store_manifest(fx.s, "a", 1, &m, why, sizeof(why)), 0);
 	pc.s = fx.s;
 	memcpy(pc.id, m->files[0].chunks[0].id, 32);
 	manifest_free(m);
 	CU_ASSERT_EQUAL(store_remove(fx.s, "a", 1, why, sizeof(why)), 0);
 
 	/* A live import session pins one chunk: gc keeps it. */
-	CU_ASSERT_EQUAL_FATAL(store_session_begin(fx.s, &pc.session, &lockfd),
-		0);
+	CU_ASSERT_EQUAL_FATAL(
+	        store_session_begin(fx.s, &pc.session, &lockfd), 0);
 	CU_ASSERT_EQUAL(index_write(&fx.s->ix, pin_txn, &pc), 0);
 	CU_ASSERT_EQUAL(store_gc(fx.s, &gs, why, sizeof(why)), 0);
 	CU_ASSERT_EQUAL(gs.sessions_reaped, 0);
@@ -357,27 +353,25 @@ test_verify_corruption(void)
 	CU_ASSERT_EQUAL(problems, 0);
 	CU_ASSERT_EQUAL(vs.chunks, st.new_chunks);
 	CU_ASSERT_EQUAL(vs.manifests, 1);
-	CU_ASSERT_EQUAL_FATAL(store_manifest(fx.s, "a", 1, &m, why,
-				      sizeof(why)),
-		0);
+	CU_ASSERT_EQUAL_FATAL(
+	        store_manifest(fx.s, "a", 1, &m, why, sizeof(why)), 0);
 	/* files are sorted: boot/random.bin, empty, zeros.bin */
 	memcpy(bad, m->files[0].chunks[1].id, 32);
 	memcpy(gone, m->files[0].chunks[3].id, 32);
 	manifest_free(m);
 	CU_ASSERT_EQUAL_FATAL(corrupt_chunk(&fx, bad, 0), 0);
 	CU_ASSERT_EQUAL_FATAL(corrupt_chunk(&fx, gone, 1), 0);
-	CU_ASSERT_EQUAL(store_verify(fx.s, count_problem, &problems, &vs),
-		BL_ECORRUPT);
+	CU_ASSERT_EQUAL(
+	        store_verify(fx.s, count_problem, &problems, &vs), BL_ECORRUPT);
 	CU_ASSERT_EQUAL(vs.bad_chunks, 1);
 	CU_ASSERT_EQUAL(vs.missing_chunks, 1);
 	CU_ASSERT_EQUAL(problems, 2);
 	/* Reads fail loudly instead of returning bad bytes. */
-	CU_ASSERT_EQUAL(cat_equals(&fx, "a", 1, "boot/random.bin", fx.d1,
-				F1_LEN) < 0,
-		1);
-	CU_ASSERT_NOT_EQUAL(cat_equals(&fx, "a", 1, "boot/random.bin", fx.d1,
-				    F1_LEN),
-		0);
+	CU_ASSERT_EQUAL(
+	        cat_equals(&fx, "a", 1, "boot/random.bin", fx.d1, F1_LEN) < 0,
+	        1);
+	CU_ASSERT_NOT_EQUAL(
+	        cat_equals(&fx, "a", 1, "boot/random.bin", fx.d1, F1_LEN), 0);
 	fx_teardown(&fx);
 }
 
@@ -424,12 +418,12 @@ test_tampered_manifest(void)
 	memcpy(tc.mid, st.manifest_id, 32);
 	tc.pos = 40; /* inside the file list */
 	CU_ASSERT_EQUAL_FATAL(index_write(&fx.s->ix, tamper_txn, &tc), 0);
-	CU_ASSERT_EQUAL(store_verify(fx.s, count_problem, &problems, &vs),
-		BL_ECORRUPT);
+	CU_ASSERT_EQUAL(
+	        store_verify(fx.s, count_problem, &problems, &vs), BL_ECORRUPT);
 	CU_ASSERT_EQUAL(vs.bad_manifests, 1);
 	CU_ASSERT_EQUAL(problems, 1);
-	CU_ASSERT_NOT_EQUAL(store_manifest(fx.s, "a", 1, &m, why, sizeof(why)),
-		0);
+	CU_ASSERT_NOT_EQUAL(
+	        store_manifest(fx.s, "a", 1, &m, why, sizeof(why)), 0);
 	CU_ASSERT_PTR_NULL(m);
 	fx_teardown(&fx);
 }
@@ -452,30 +446,29 @@ test_map_growth_and_limit(void)
 	tu_fill(data, 8 << 20, 99);
 	CU_ASSERT_EQUAL_FATAL(tu_write(big, data, 8 << 20), 0);
 	src.file = big;
-	rc = store_import(fx.s, "big", &src, 1, NULL, NULL, &st, why,
-		sizeof(why));
+	rc = store_import(
+	        fx.s, "big", &src, 1, NULL, NULL, &st, why, sizeof(why));
 	CU_ASSERT_EQUAL(rc, 0);
 	CU_ASSERT(fx.s->ix.map_size > (64 << 10));
 	CU_ASSERT_EQUAL(cat_equals(&fx, "big", 1, "big", data, 8 << 20), 0);
 	fx_teardown(&fx);
 
 	/* A 160 KiB limit: the import fails clearly, the store verifies. */
-	CU_ASSERT_FATAL(fx_setup(&fx, "maplimit", 64 << 10, 160 << 10, 0) ==
-		0);
+	CU_ASSERT_FATAL(fx_setup(&fx, "maplimit", 64 << 10, 160 << 10, 0) == 0);
 	snprintf(big, sizeof(big), "%s/big.bin", fx.dir);
 	CU_ASSERT_EQUAL_FATAL(tu_write(big, data, 8 << 20), 0);
 	CU_ASSERT_EQUAL_FATAL(import3(&fx, "small", &st), 0);
 	src.file = big;
-	rc = store_import(fx.s, "big", &src, 1, NULL, NULL, &st, why,
-		sizeof(why));
+	rc = store_import(
+	        fx.s, "big", &src, 1, NULL, NULL, &st, why, sizeof(why));
 	CU_ASSERT_EQUAL(rc, BL_EMAPFULL);
 	CU_ASSERT_PTR_NOT_NULL(strstr(why, "index reached its size limit"));
 	CU_ASSERT_EQUAL(store_verify(fx.s, count_problem, &problems, &vs), 0);
 	CU_ASSERT_EQUAL(problems, 0);
 	CU_ASSERT_EQUAL(vs.manifests, 1);
-	CU_ASSERT_EQUAL(cat_equals(&fx, "small", 1, "boot/random.bin", fx.d1,
-				F1_LEN),
-		0);
+	CU_ASSERT_EQUAL(
+	        cat_equals(&fx, "small", 1, "boot/random.bin", fx.d1, F1_LEN),
+	        0);
 	free(data);
 	fx_teardown(&fx);
 }
@@ -497,38 +490,38 @@ test_bad_inputs(void)
 	src[1].file = missing;
 	why[0] = '\0';
 	CU_ASSERT_EQUAL(store_import(fx.s, "x", src, 2, NULL, NULL, &st, why,
-				sizeof(why)),
-		-ENOENT);
+	                        sizeof(why)),
+	        -ENOENT);
 	CU_ASSERT_PTR_NOT_NULL(strstr(why, "nope.iso"));
 	src[1].file = fx.dir; /* a directory */
 	CU_ASSERT_EQUAL(store_import(fx.s, "x", src, 2, NULL, NULL, &st, why,
-				sizeof(why)),
-		-EINVAL);
+	                        sizeof(why)),
+	        -EINVAL);
 	src[1].path = "../etc/passwd";
 	src[1].file = fx.f2;
 	CU_ASSERT_EQUAL(store_import(fx.s, "x", src, 2, NULL, NULL, &st, why,
-				sizeof(why)),
-		BL_EFORMAT);
+	                        sizeof(why)),
+	        BL_EFORMAT);
 	src[1].path = "a"; /* same path twice */
 	CU_ASSERT_EQUAL(store_import(fx.s, "x", src, 2, NULL, NULL, &st, why,
-				sizeof(why)),
-		BL_EFORMAT);
+	                        sizeof(why)),
+	        BL_EFORMAT);
 	CU_ASSERT_EQUAL(store_import(fx.s, "bad/name", src, 1, NULL, NULL, &st,
-				why, sizeof(why)),
-		BL_EFORMAT);
+	                        why, sizeof(why)),
+	        BL_EFORMAT);
 	/* Nothing was added. */
 	CU_ASSERT_EQUAL(store_lookup(fx.s, "x", 0, (struct store_version[1]){},
-				NULL, NULL, why, sizeof(why)),
-		BL_ENOTFOUND);
+	                        NULL, NULL, why, sizeof(why)),
+	        BL_ENOTFOUND);
 	/* Not a store; a second init refused. */
-	CU_ASSERT_EQUAL(store_open(fx.dir, &s2, why, sizeof(why)),
-		BL_ENOTFOUND);
+	CU_ASSERT_EQUAL(
+	        store_open(fx.dir, &s2, why, sizeof(why)), BL_ENOTFOUND);
 	{
 		struct store_opts o;
 
 		store_opts_default(&o);
-		CU_ASSERT_EQUAL(store_init(fx.store, &o, why, sizeof(why)),
-			-EEXIST);
+		CU_ASSERT_EQUAL(
+		        store_init(fx.store, &o, why, sizeof(why)), -EEXIST);
 	}
 	fx_teardown(&fx);
 }
@@ -546,13 +539,14 @@ test_compression(void)
 	CU_ASSERT_FATAL(fx_setup(&fx, "zstd", 1 << 20, 0, 3) == 0);
 	text = malloc(len);
 	for (i = 0; i < len; i++) /* compressible, not a zero run */
-		text[i] = (uint8_t)("branchline boots "[i % 17] + (i / 4096) % 3);
+		text[i] =
+		        (uint8_t)("branchline boots "[i % 17] + (i / 4096) % 3);
 	snprintf(path, sizeof(path), "%s/text", fx.dir);
 	CU_ASSERT_EQUAL_FATAL(tu_write(path, text, len), 0);
 	src.file = path;
 	CU_ASSERT_EQUAL_FATAL(store_import(fx.s, "t", &src, 1, NULL, NULL, &st,
-				      why, sizeof(why)),
-		0);
+	                              why, sizeof(why)),
+	        0);
 	CU_ASSERT(st.stored_bytes * 4 < st.new_bytes);
 	CU_ASSERT_EQUAL(cat_equals(&fx, "t", 1, "text", text, len), 0);
 	free(text);
@@ -570,19 +564,19 @@ test_parse_ref(void)
 	CU_ASSERT_EQUAL(v, 12);
 	CU_ASSERT_EQUAL(store_parse_ref("deb", name, sizeof(name), &v), 0);
 	CU_ASSERT_EQUAL(v, 0);
-	CU_ASSERT_EQUAL(store_parse_ref("deb@0", name, sizeof(name), &v),
-		BL_EFORMAT);
-	CU_ASSERT_EQUAL(store_parse_ref("deb@", name, sizeof(name), &v),
-		BL_EFORMAT);
-	CU_ASSERT_EQUAL(store_parse_ref("deb@1x", name, sizeof(name), &v),
-		BL_EFORMAT);
-	CU_ASSERT_EQUAL(store_parse_ref("deb@4294967296", name, sizeof(name),
-				&v),
-		BL_EFORMAT);
-	CU_ASSERT_EQUAL(store_parse_ref("@3", name, sizeof(name), &v),
-		BL_EFORMAT);
-	CU_ASSERT_EQUAL(store_parse_ref("a/b", name, sizeof(name), &v),
-		BL_EFORMAT);
+	CU_ASSERT_EQUAL(
+	        store_parse_ref("deb@0", name, sizeof(name), &v), BL_EFORMAT);
+	CU_ASSERT_EQUAL(
+	        store_parse_ref("deb@", name, sizeof(name), &v), BL_EFORMAT);
+	CU_ASSERT_EQUAL(
+	        store_parse_ref("deb@1x", name, sizeof(name), &v), BL_EFORMAT);
+	CU_ASSERT_EQUAL(
+	        store_parse_ref("deb@4294967296", name, sizeof(name), &v),
+	        BL_EFORMAT);
+	CU_ASSERT_EQUAL(
+	        store_parse_ref("@3", name, sizeof(name), &v), BL_EFORMAT);
+	CU_ASSERT_EQUAL(
+	        store_parse_ref("a/b", name, sizeof(name), &v), BL_EFORMAT);
 }
 
 int
@@ -591,16 +585,16 @@ test_store_register(void)
 	CU_pSuite s = CU_add_suite("store", NULL, NULL);
 
 	if (s == NULL || !CU_add_test(s, "import_cat", test_import_cat) ||
-	    !CU_add_test(s, "remove_gc", test_remove_gc) ||
-	    !CU_add_test(s, "gc_pins_and_reap", test_gc_pins_and_reap) ||
-	    !CU_add_test(s, "orphans", test_orphans) ||
-	    !CU_add_test(s, "verify_corruption", test_verify_corruption) ||
-	    !CU_add_test(s, "tampered_manifest", test_tampered_manifest) ||
-	    !CU_add_test(s, "map_growth_and_limit",
-		    test_map_growth_and_limit) ||
-	    !CU_add_test(s, "bad_inputs", test_bad_inputs) ||
-	    !CU_add_test(s, "compression", test_compression) ||
-	    !CU_add_test(s, "parse_ref", test_parse_ref))
+	        !CU_add_test(s, "remove_gc", test_remove_gc) ||
+	        !CU_add_test(s, "gc_pins_and_reap", test_gc_pins_and_reap) ||
+	        !CU_add_test(s, "orphans", test_orphans) ||
+	        !CU_add_test(s, "verify_corruption", test_verify_corruption) ||
+	        !CU_add_test(s, "tampered_manifest", test_tampered_manifest) ||
+	        !CU_add_test(
+	                s, "map_growth_and_limit", test_map_growth_and_limit) ||
+	        !CU_add_test(s, "bad_inputs", test_bad_inputs) ||
+	        !CU_add_test(s, "compression", test_compression) ||
+	        !CU_add_test(s, "parse_ref", test_parse_ref))
 		return -1;
 	return 0;
 }
