@@ -25,6 +25,7 @@ static const struct {
         {BL_EUSAGE, "invalid arguments"},
         {BL_EMISSING, "chunk file missing"},
         {BL_EABORT, "rolled back"},
+        {BL_ECHANGED, "input file changed while it was being read"},
 };
 
 const char *

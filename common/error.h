@@ -28,6 +28,7 @@ enum bl_errcode {
 	BL_EUSAGE = -10012,    /* bad arguments from the caller */
 	BL_EMISSING = -10013,  /* an index entry names a chunk with no file */
 	BL_EABORT = -10014,    /* a transaction rolled back on purpose */
+	BL_ECHANGED = -10015,  /* an input file changed while being read */
 };
 
 /* Message for a negative return value; never NULL, static storage. */

@@ -36,6 +36,9 @@ log_getlevel(void)
 	return log_level;
 }
 
+static void vlog(int pri, const char *fmt, va_list ap, int with_errno,
+	int saved) __attribute__((format(printf, 2, 0)));
+
 static void
 vlog(int pri, const char *fmt, va_list ap, int with_errno, int saved)
 {

@@ -926,7 +926,15 @@ reap_txn(MDB_txn *txn, void *arg)
 			continue;
 		id = be64_get(k.mv_data);
 		lock_path(rc->s, id, path, sizeof(path));
+		/*
+		 * Dead only when the lock file is gone or its lock can be
+		 * taken; any other failure (EACCES, EMFILE) counts as alive.
+		 */
 		fd = open(path, O_RDWR | O_CLOEXEC);
+		if (fd < 0 && errno != ENOENT) {
+			rc->live++;
+			continue;
+		}
 		if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) < 0) {
 			close(fd); /* held: the import is alive */
 			rc->live++;

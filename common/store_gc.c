@@ -31,6 +31,8 @@ struct sweep_ctx {
 	struct store *s;
 	uint8_t last[32]; /* resume point in the zero list */
 	int have_last;
+	uint8_t start[32]; /* where this transaction started */
+	int have_start;
 	int done;
 	uint64_t removed, freed;
 	uint64_t r_removed, r_freed; /* this transaction's (may rerun) */
@@ -49,7 +51,10 @@ sweep_txn(MDB_txn *txn, void *arg)
 	int rc, op;
 	uint8_t id[32];
 
+	/* A re-run after the map grew starts where this run started. */
 	sc->r_removed = sc->r_freed = 0;
+	memcpy(sc->last, sc->start, 32);
+	sc->have_last = sc->have_start;
 	if ((rc = mdb_cursor_open(txn, s->ix.zero, &cur)) != 0)
 		return rc;
 	if (sc->have_last) {
@@ -75,8 +80,15 @@ sweep_txn(MDB_txn *txn, void *arg)
 			break;
 		if (rc == 0 && c.refs != 0)
 			continue; /* stale zero entry: referenced again */
-		if ((rc = chunkstore_del(s->cs, id)) != 0)
-			break;
+		if ((rc = chunkstore_del(s->cs, id)) != 0) {
+			char hex[HASH_HEXLEN + 1];
+
+			/* Keep the entry; one stuck file must not stop gc. */
+			hash_hex(id, 32, hex);
+			log_warnx("gc: cannot remove chunk %s: %s", hex,
+			        bl_strerror(rc));
+			continue;
+		}
 		sc->r_freed += c.stored;
 		if ((rc = index_chunk_del(&s->ix, txn, id)) != 0)
 			break;
@@ -158,6 +170,8 @@ store_gc(struct store *s, struct store_gc_stats *st, char *why, size_t whylen)
 	sc.s = s;
 	/* Bounded by the zero list: each round drops or passes a batch. */
 	for (rounds = 0; !sc.done && rounds < (1 << 24); rounds++) {
+		memcpy(sc.start, sc.last, 32);
+		sc.have_start = sc.have_last;
 		if ((rc = index_write(&s->ix, sweep_txn, &sc)) != 0)
 			return bl_why(
 			        why, whylen, rc, "gc: %s", bl_strerror(rc));
@@ -210,6 +224,30 @@ problem(struct verify_ctx *vc, const char *kind, const char *what,
 		vc->cb(vc->arg, kind, what, msg);
 }
 
+/*
+ * A fresh look: is id still indexed, referenced or pinned, and still
+ * without a file?  Keeps a verify beside "image rm" + gc from reporting
+ * chunks that were collected after its snapshot.
+ */
+static int
+still_needed(struct store *s, const uint8_t id[32])
+{
+	struct index_chunk c;
+	MDB_txn *txn;
+	int need = 1;
+
+	if (index_read_begin(&s->ix, &txn) != 0)
+		return 1;
+	if (index_chunk_get(&s->ix, txn, id, &c) != 0)
+		need = 0;
+	else if (c.refs == 0 && index_pinned(&s->ix, txn, id) == 0)
+		need = 0;
+	else if (chunkstore_exists(s->cs, id) == 1)
+		need = 0;
+	mdb_txn_abort(txn);
+	return need;
+}
+
 /* Check one chunk's file against its record. */
 static void
 verify_chunk(struct verify_ctx *vc, MDB_txn *txn, const uint8_t id[32],
@@ -228,6 +266,9 @@ verify_chunk(struct verify_ctx *vc, MDB_txn *txn, const uint8_t id[32],
 	if (rc == -ENOENT) {
 		/* Unreferenced and unpinned: garbage whose file gc took. */
 		if (c->refs == 0 && index_pinned(&s->ix, txn, id) == 0)
+			return;
+		/* Removed and collected since this batch's snapshot? */
+		if (!still_needed(s, id))
 			return;
 		vc->st->missing_chunks++;
 		problem(vc, "chunk", hex,
@@ -287,13 +328,25 @@ verify_chunks(struct verify_ctx *vc)
 		} else
 			rc = mdb_cursor_get(cur, &k, &d, MDB_FIRST);
 		for (n = 0; rc == 0 && n < VERIFY_BATCH; n++) {
-			if (k.mv_size == 32 &&
-			        index_chunk_get(&s->ix, txn, k.mv_data, &c) ==
-			                0) {
+			char hex[HASH_HEXLEN + 1];
+
+			if (k.mv_size != 32) {
+				vc->st->bad_chunks++;
+				problem(vc, "chunk", "(index)",
+				        "malformed key of %zu bytes",
+				        k.mv_size);
+			} else {
 				memcpy(last, k.mv_data, 32);
 				have_last = 1;
 				vc->st->chunks++;
-				verify_chunk(vc, txn, last, &c);
+				if (index_chunk_get(&s->ix, txn, last, &c) == 0)
+					verify_chunk(vc, txn, last, &c);
+				else {
+					vc->st->bad_chunks++;
+					hash_hex(last, 32, hex);
+					problem(vc, "chunk", hex,
+					        "malformed index record");
+				}
 			}
 			op = MDB_NEXT;
 			rc = mdb_cursor_get(cur, &k, &d, op);
@@ -355,8 +408,13 @@ verify_manifest(
 		goto out;
 	}
 	for (i = 0; i < n; i++) {
-		if (index_chunk_get(&s->ix, txn, ids[i], &c) == 0 && c.refs > 0)
+		int got = index_chunk_get(&s->ix, txn, ids[i], &c);
+
+		if (got == 0 && c.refs > 0)
 			continue;
+		if (got != 0)
+			c.refs =
+			        1; /* for the message: missing, not uncounted */
 		hash_hex(ids[i], 32, hex);
 		vc->st->bad_manifests++;
 		problem(vc, "manifest", what, "chunk %s %s", hex,

@@ -72,7 +72,8 @@ struct iojob {
 struct ioworker {
 	struct imp *im;
 	pthread_t th;
-	uint8_t *buf; /* CHUNKSTORE_ALIGN-aligned, cap bytes */
+	uint8_t *buf;  /* CHUNKSTORE_ALIGN-aligned, cap bytes: the copy */
+	uint8_t *zbuf; /* the same, for the compressed form */
 	size_t cap;
 	ZSTD_CCtx *zc;
 };
@@ -187,33 +188,42 @@ writer_fail(struct imp *im, int rc, const char *fmt, ...)
 }
 
 /*
- * Store one new chunk from a worker: compress when a probe of its start
- * shrinks well and the whole chunk then saves at least 1/16; write from
- * the worker's aligned buffer.
+ * Store one new chunk from a worker.  The bytes are copied first and the
+ * copy is hashed against the id the reader computed: a source file that
+ * changed in between (it may be mapped) is caught here, and no chunk file
+ * can ever disagree with its name.  Then compress the copy when a probe
+ * of its start shrinks well and the whole chunk saves at least 1/16.
  */
 static void
 io_store(struct ioworker *w, struct iojob *j)
 {
 	struct imp *im = w->im;
 	size_t len = j->c->len, z, probe;
+	uint8_t h[HASH_LEN], *out = w->buf;
 
 	j->flags = 0;
 	j->stored = (uint32_t)len;
+	memcpy(w->buf, j->data, len);
+	if ((j->rc = hash_sha256(w->buf, len, h)) != 0)
+		return;
+	if (memcmp(h, j->c->id, HASH_LEN) != 0) {
+		j->rc = BL_ECHANGED;
+		return;
+	}
 	if (w->zc != NULL) {
 		probe = len < ZSTD_PROBE ? len : ZSTD_PROBE;
-		z = ZSTD_compressCCtx(w->zc, w->buf, w->cap, j->data, probe, 1);
+		z = ZSTD_compressCCtx(w->zc, w->zbuf, w->cap, w->buf, probe, 1);
 		if (!ZSTD_isError(z) && z < probe - probe / 8) {
-			z = ZSTD_compressCCtx(w->zc, w->buf, w->cap, j->data,
+			z = ZSTD_compressCCtx(w->zc, w->zbuf, w->cap, w->buf,
 			        len, im->s->opts.zstd_level);
 			if (!ZSTD_isError(z) && z <= len - len / 16) {
 				j->flags = INDEX_CHUNK_ZSTD;
 				j->stored = (uint32_t)z;
+				out = w->zbuf;
 			}
 		}
 	}
-	if (j->flags == 0)
-		memcpy(w->buf, j->data, len);
-	j->rc = chunkstore_put_aligned(im->s->cs, j->c->id, w->buf, j->stored);
+	j->rc = chunkstore_put_aligned(im->s->cs, j->c->id, out, j->stored);
 }
 
 static void *
@@ -353,7 +363,13 @@ block_txn(MDB_txn *txn, void *arg)
 	for (k = 0; k < im->njobs && wrc == 0; k++) {
 		struct iojob *j = &im->jobs[k];
 
-		if ((wrc = j->rc) != 0) {
+		if ((wrc = j->rc) == BL_ECHANGED) {
+			snprintf(im->wwhy, sizeof(im->wwhy),
+			        "the file changed while it was being imported; "
+			        "nothing was added");
+			break;
+		}
+		if (wrc != 0) {
 			hash_hex(j->c->id, 32, hex);
 			snprintf(im->wwhy, sizeof(im->wwhy),
 			        "writing chunk %s: %s", hex, bl_strerror(wrc));
@@ -534,10 +550,15 @@ map_file(struct imp *im, size_t fi, int fd, uint64_t size, struct reader *rd,
 	map = mmap(NULL, (size_t)size, PROT_READ, MAP_SHARED, fd, 0);
 	if (map == MAP_FAILED)
 		return -EOPNOTSUPP;
+	/* Blocks of this mapping may be in flight until the writer is done:
+	 * only imp_cleanup unmaps it. */
+	pthread_mutex_lock(&im->mu);
+	im->maps[im->nmaps].p = (void *)map;
+	im->maps[im->nmaps++].len = (size_t)size;
+	pthread_mutex_unlock(&im->mu);
 	(void)madvise((void *)map, (size_t)size, MADV_SEQUENTIAL);
 	while (!eof) {
 		if ((b = q_get_free(im)) == NULL) {
-			munmap((void *)map, (size_t)size);
 			return 1; /* the writer's error is reported by caller */
 		}
 		end = pos + BLK_DATA < size ? pos + BLK_DATA : size;
@@ -550,7 +571,6 @@ map_file(struct imp *im, size_t fi, int fd, uint64_t size, struct reader *rd,
 		if ((used = cut_block(im, b, (size_t)(end - pos), eof, rd)) <
 		        0) {
 			q_put(im, b, 1);
-			munmap((void *)map, (size_t)size);
 			return bl_why(why, whylen, (int)used, "chunking %s: %s",
 			        path, bl_strerror((int)used));
 		}
@@ -566,11 +586,6 @@ map_file(struct imp *im, size_t fi, int fd, uint64_t size, struct reader *rd,
 		}
 		q_put(im, b, 0);
 	}
-	/* The writer still reads the last blocks: unmap when it is done. */
-	pthread_mutex_lock(&im->mu);
-	im->maps[im->nmaps].p = (void *)map;
-	im->maps[im->nmaps++].len = (size_t)size;
-	pthread_mutex_unlock(&im->mu);
 	return 0;
 }
 
@@ -652,7 +667,7 @@ writer_failed:
 
 static int
 check_sources(const struct store_src *src, size_t n, uint64_t *total,
-        struct manifest_file *files, char *why, size_t whylen)
+        struct manifest_file *files, struct stat *st0, char *why, size_t whylen)
 {
 	struct stat st;
 	size_t i, j;
@@ -686,9 +701,22 @@ check_sources(const struct store_src *src, size_t n, uint64_t *total,
 		if ((files[i].path = strdup(src[i].path)) == NULL)
 			return bl_why(why, whylen, -ENOMEM, "out of memory");
 		files[i].mode = st.st_mode & 07777;
+		st0[i] = st;
 		*total += (uint64_t)st.st_size;
 	}
 	return 0;
+}
+
+/* Same file, same size, not modified since check_sources looked. */
+static int
+unchanged(const struct stat *a, const struct stat *b)
+{
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino &&
+	        a->st_size == b->st_size &&
+	        a->st_mtim.tv_sec == b->st_mtim.tv_sec &&
+	        a->st_mtim.tv_nsec == b->st_mtim.tv_nsec &&
+	        a->st_ctim.tv_sec == b->st_ctim.tv_sec &&
+	        a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
 }
 
 /* The final transaction: manifest, image version, references. */
@@ -800,7 +828,9 @@ imp_setup(struct imp *im, struct blk *blks)
 	        NULL)
 		return -ENOMEM;
 	/* At most one job per chunk of a block: len / (min + 1) + 1. */
-	im->jobcap = BLK_DATA / (im->s->opts.chunk_min + 1) + 2;
+	im->jobcap = (BLK_DATA + im->s->opts.chunk_max) /
+	                (im->s->opts.chunk_min + 1) +
+	        2;
 	if ((im->jobs = calloc(im->jobcap, sizeof(*im->jobs))) == NULL)
 		return -ENOMEM;
 	for (im->jmask = 1; im->jmask < 2 * im->jobcap; im->jmask <<= 1)
@@ -820,6 +850,9 @@ imp_setup(struct imp *im, struct blk *blks)
 		if (posix_memalign(&p, CHUNKSTORE_ALIGN, w->cap) != 0)
 			return -ENOMEM;
 		w->buf = p;
+		if (posix_memalign(&p, CHUNKSTORE_ALIGN, w->cap) != 0)
+			return -ENOMEM;
+		w->zbuf = p;
 		if (im->s->opts.zstd_level > 0 &&
 		        (w->zc = ZSTD_createCCtx()) == NULL)
 			return -ENOMEM;
@@ -843,6 +876,7 @@ imp_cleanup(struct imp *im, struct blk *blks)
 		pthread_join(im->io[i].th, NULL);
 	for (i = 0; i < NIO; i++) {
 		free(im->io[i].buf);
+		free(im->io[i].zbuf);
 		ZSTD_freeCCtx(im->io[i].zc);
 	}
 	for (i = 0; i < NBLK; i++) {
@@ -872,6 +906,7 @@ store_import(struct store *s, const char *name, const struct store_src *src,
 	struct imp im;
 	struct reader rd;
 	struct commit_ctx cc;
+	struct stat *st0 = NULL;
 	pthread_t wt;
 	size_t i;
 	int lockfd = -1, rc, started = 0, have_session = 0;
@@ -894,11 +929,13 @@ store_import(struct store *s, const char *name, const struct store_src *src,
 	im.nsrc = n;
 	im.files = calloc(n ? n : 1, sizeof(*im.files));
 	im.chcap = calloc(n ? n : 1, sizeof(*im.chcap));
-	if (im.files == NULL || im.chcap == NULL) {
+	st0 = calloc(n ? n : 1, sizeof(*st0));
+	if (im.files == NULL || im.chcap == NULL || st0 == NULL) {
 		rc = bl_why(why, whylen, -ENOMEM, "out of memory");
 		goto out;
 	}
-	if ((rc = check_sources(src, n, &rd.total, im.files, why, whylen)) != 0)
+	if ((rc = check_sources(
+	             src, n, &rd.total, im.files, st0, why, whylen)) != 0)
 		goto out;
 	if ((rc = imp_setup(&im, blks)) != 0) {
 		bl_why(why, whylen, rc, "out of memory");
@@ -935,6 +972,24 @@ store_import(struct store *s, const char *name, const struct store_src *src,
 	if (cb != NULL)
 		cb(arg, rd.done, rd.total);
 
+	/* A file written to meanwhile may disagree with its own chunks. */
+	for (i = 0; i < n; i++) {
+		struct stat now;
+
+		if (stat(src[i].file, &now) < 0 || !unchanged(&st0[i], &now)) {
+			rc = bl_why(why, whylen, BL_ECHANGED,
+			        "%s changed while it was being imported; "
+			        "nothing was added",
+			        src[i].file);
+			goto out;
+		}
+	}
+	/* Chunks reused from an earlier failed import may not be synced. */
+	if ((rc = chunkstore_sync(s->cs)) != 0) {
+		bl_why(why, whylen, rc, "syncing chunks: %s", bl_strerror(rc));
+		goto out;
+	}
+
 	/* Commit the version. */
 	snprintf(cc.m.name, sizeof(cc.m.name), "%s", name);
 	cc.m.created = (uint64_t)time(NULL);
@@ -966,11 +1021,12 @@ store_import(struct store *s, const char *name, const struct store_src *src,
 		        cc.why[0] ? cc.why : bl_strerror(rc));
 		goto out;
 	}
-	if ((rc = mdb_env_sync(s->ix.env, 1)) != 0) {
-		rc = bl_why(why, whylen, index_err(rc), "syncing index: %s",
-		        mdb_strerror(rc));
-		goto out;
-	}
+	/* Committed: a failed sync is worth a warning, not a retry that
+	 * would add a duplicate version. */
+	if ((rc = mdb_env_sync(s->ix.env, 1)) != 0)
+		log_warnx("syncing index after %s@%" PRIu32 ": %s", name,
+		        cc.m.version, mdb_strerror(rc));
+	rc = 0;
 	st->version = cc.m.version;
 	memcpy(st->manifest_id, cc.mid, 32);
 	st->files = n;
@@ -1003,5 +1059,6 @@ out:
 		}
 	free(im.files);
 	free(im.chcap);
+	free(st0);
 	return rc;
 }

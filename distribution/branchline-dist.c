@@ -4,66 +4,31 @@
  * arrive with the next issues.
  */
 #include <stdio.h>
-#include <string.h>
-#include <unistd.h>
 
-#include "error.h"
+#include "daemon.h"
 #include "dist_conf.h"
-
-#define DEFAULT_CONF "/etc/branchline/dist.conf"
-
-static void
-usage(FILE *fp)
-{
-	fprintf(fp,
-	        "usage: branchline-dist [-n] [--config FILE]\n"
-	        "       branchline-dist --version | --help\n\n"
-	        "  --config FILE  configuration (default %s)\n"
-	        "  -n             check the configuration and exit\n",
-	        DEFAULT_CONF);
-}
 
 int
 main(int argc, char **argv)
 {
-	struct dist_conf pc;
-	const char *conf = DEFAULT_CONF;
+	struct daemon_args a;
+	struct dist_conf conf;
 	char why[512] = "";
-	int i, check = 0;
+	int rc;
 
-	for (i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--help") == 0 ||
-		        strcmp(argv[i], "-h") == 0) {
-			usage(stdout);
-			return 0;
-		} else if (strcmp(argv[i], "--version") == 0) {
-			printf("branchline-dist %s\n", BL_VERSION);
-			return 0;
-		} else if (strcmp(argv[i], "-n") == 0)
-			check = 1;
-		else if ((strcmp(argv[i], "--config") == 0 ||
-		                 strcmp(argv[i], "-c") == 0) &&
-		        i + 1 < argc)
-			conf = argv[++i];
-		else {
-			fprintf(stderr,
-			        "branchline-dist: unknown option "
-			        "%s\n",
-			        argv[i]);
-			usage(stderr);
-			return 2;
-		}
-	}
-	if (dist_conf_load(conf, &pc, why, sizeof(why)) != 0) {
+	if ((rc = daemon_parse_args(argc, argv, "branchline-dist",
+	             "/etc/branchline/dist.conf", &a)) >= 0)
+		return rc;
+	if (dist_conf_load(a.config, &conf, why, sizeof(why)) != 0) {
 		fprintf(stderr, "branchline-dist: %s\n", why);
 		return 1;
 	}
-	if (check) {
+	if (a.check) {
 		printf("configuration OK\n");
 		return 0;
 	}
 	fprintf(stderr,
-	        "branchline-dist: the daemon's services are not "
-	        "in this release; use -n to check a configuration\n");
+	        "branchline-dist: the daemon's services are not in this "
+	        "release; use -n to check a configuration\n");
 	return 1;
 }

@@ -32,7 +32,8 @@ cmd_init(struct cli *c, int argc, char **argv)
 	int i, rc;
 
 	store_opts_default(&o);
-	for (i = 1; i < argc; i++) {
+	/* Every option takes a value: step over both. */
+	for (i = 1; i < argc; i += 2) {
 		const char *val = i + 1 < argc ? argv[i + 1] : NULL;
 
 		if (strcmp(argv[i], "--zstd") == 0) {
@@ -65,7 +66,6 @@ cmd_init(struct cli *c, int argc, char **argv)
 		} else
 			return cli_error(
 			        BL_EUSAGE, "init: unknown option %s", argv[i]);
-		i++;
 	}
 	if (c->store_dir == NULL)
 		return cli_error(BL_EUSAGE, "init: give --store DIR");

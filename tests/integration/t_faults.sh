@@ -84,4 +84,24 @@ check "import survives $n concurrent gc runs" [ $r -eq 0 ]
 expect_exit 0 "store verifies after gc during import" "$BL" --store "$S" verify
 "$BL" --store "$S" cat new a.bin >"$T/c1"
 check "a.bin (whose chunks gc wanted) intact" cmp -s "$T/a.bin" "$T/c1"
+# --- the source file changes during the import -----------------------
+S="$T/changing"
+"$BL" --store "$S" init >/dev/null
+randfile "$T/moving.bin" 200000000
+(
+	# rewrite random 4 KiB ranges until told to stop (bounded: 3000)
+	for i in $(seq 1 3000); do
+		[ -e "$T/stop" ] && break
+		head -c 4096 /dev/urandom | dd of="$T/moving.bin" bs=4096 \
+			seek=$((RANDOM * 1000 % 48000)) conv=notrunc status=none
+	done
+) &
+writer=$!
+expect_exit 1 "import of a file being rewritten fails" "$BL" --store "$S" image add moving "$T/moving.bin"
+touch "$T/stop"
+wait $writer || true
+expect_err "changed while it was being imported" "the change is named"
+expect_exit 0 "store verifies after the refused import" "$BL" --store "$S" verify
+"$BL" --store "$S" --json image list >"$T/out"
+check "no version was added" jqt 'length == 0' "$T/out"
 finish
