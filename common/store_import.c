@@ -19,6 +19,7 @@
  */
 #include <errno.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
@@ -57,12 +58,14 @@ struct blk {
 	size_t file;  /* index into the import's files */
 	int file_end; /* last block of its file */
 	int stop;     /* no more blocks */
+	int priv;     /* data is our own copy: it cannot change under us */
 };
 
 /* One new chunk for an I/O worker to store. */
 struct iojob {
 	const struct blk_chunk *c;
 	const uint8_t *data;
+	int priv;        /* data is private: hashed already, no re-hash */
 	uint32_t stored; /* out: bytes on disk */
 	uint8_t flags;   /* out: INDEX_CHUNK_* */
 	int rc;          /* out */
@@ -98,6 +101,9 @@ struct imp {
 	struct blk *full_q[NBLK + 1]; /* every block and the stop mark */
 	size_t qhead, qlen;
 	int werr; /* writer failed: reader stops */
+	/* Set by the writer while most bytes are new: the reader then copies
+	 * mapped blocks, as a copy costs less than re-hashing new chunks. */
+	atomic_int copy;
 	struct {
 		void *p;
 		size_t len;
@@ -204,11 +210,15 @@ io_store(struct ioworker *w, struct iojob *j)
 	j->flags = 0;
 	j->stored = (uint32_t)len;
 	memcpy(w->buf, j->data, len);
-	if ((j->rc = hash_sha256(w->buf, len, h)) != 0)
-		return;
-	if (memcmp(h, j->c->id, HASH_LEN) != 0) {
-		j->rc = BL_ECHANGED;
-		return;
+	/* Bytes from a mapping may have changed since the reader hashed
+	 * them: the copy we write must be the one we check. */
+	if (!j->priv) {
+		if ((j->rc = hash_sha256(w->buf, len, h)) != 0)
+			return;
+		if (memcmp(h, j->c->id, HASH_LEN) != 0) {
+			j->rc = BL_ECHANGED;
+			return;
+		}
 	}
 	if (w->zc != NULL) {
 		probe = len < ZSTD_PROBE ? len : ZSTD_PROBE;
@@ -274,7 +284,8 @@ jset_add(struct imp *im, const uint8_t id[32], size_t n)
 
 /* Add a job; the workers start on it at once. */
 static int
-io_post(struct imp *im, const struct blk_chunk *c, const uint8_t *data)
+io_post(struct imp *im, const struct blk_chunk *c, const uint8_t *data,
+        int priv)
 {
 	struct iojob *nj;
 
@@ -287,6 +298,7 @@ io_post(struct imp *im, const struct blk_chunk *c, const uint8_t *data)
 	nj = &im->jobs[im->njobs++];
 	nj->c = c;
 	nj->data = data;
+	nj->priv = priv;
 	nj->rc = 0;
 	pthread_cond_broadcast(&im->iocv);
 	pthread_mutex_unlock(&im->iomu);
@@ -349,7 +361,7 @@ block_txn(MDB_txn *txn, void *arg)
 			/* A chunk twice in one block is written once. */
 			if (!jset_add(im, c->id, im->njobs))
 				continue;
-			if ((rc = io_post(im, c, b->data + c->off)) != 0)
+			if ((rc = io_post(im, c, b->data + c->off, b->priv)) != 0)
 				goto fail;
 		}
 	}
@@ -461,6 +473,8 @@ writer_main(void *arg)
 			q_put(im, b, 1);
 			continue;
 		}
+		atomic_store_explicit(&im->copy,
+		        im->blkc.new_bytes * 2 > b->len, memory_order_relaxed);
 		im->tot.new_chunks += im->blkc.new_chunks;
 		im->tot.new_bytes += im->blkc.new_bytes;
 		im->tot.stored_bytes += im->blkc.stored_bytes;
@@ -567,6 +581,12 @@ map_file(struct imp *im, size_t fi, int fd, uint64_t size, struct reader *rd,
 			(void)madvise(
 			        (void *)(map + end), BLK_DATA, MADV_WILLNEED);
 		b->data = map + pos;
+		b->priv = 0;
+		if (atomic_load_explicit(&im->copy, memory_order_relaxed)) {
+			memcpy(b->buf, map + pos, (size_t)(end - pos));
+			b->data = b->buf;
+			b->priv = 1;
+		}
 		b->nch = 0;
 		if ((used = cut_block(im, b, (size_t)(end - pos), eof, rd)) <
 		        0) {
@@ -617,6 +637,7 @@ read_file(
 		goto writer_failed;
 	b->nch = 0;
 	b->data = b->buf;
+	b->priv = 1;
 	while (!eof) {
 		n = fs_read_full(fd, b->buf + carry, BLK_DATA);
 		if (n < 0) {
@@ -654,6 +675,7 @@ read_file(
 		memcpy(nb->buf, b->buf + used, carry);
 		nb->nch = 0;
 		nb->data = nb->buf;
+		nb->priv = 1;
 		q_put(im, b, 0);
 		b = nb;
 	}
@@ -913,6 +935,7 @@ store_import(struct store *s, const char *name, const struct store_src *src,
 	uint64_t f;
 
 	memset(&im, 0, sizeof(im));
+	atomic_init(&im.copy, 0);
 	memset(blks, 0, sizeof(blks));
 	memset(&rd, 0, sizeof(rd));
 	memset(&cc, 0, sizeof(cc));
