@@ -13,7 +13,10 @@
 	X(manifest)                                                            \
 	X(conf)                                                                \
 	X(index)                                                               \
-	X(store)
+	X(store)                                                               \
+	X(site)                                                                \
+	X(pki)                                                                 \
+	X(cfgrepo)
 
 #define BL_DECLARE(name) int test_##name##_register(void);
 BL_TEST_SUITES(BL_DECLARE)

@@ -1,0 +1,2 @@
+/* placeholder: pki */
+typedef int bl_placeholder_pki;

@@ -1,0 +1,2 @@
+/* placeholder: sched */
+typedef int bl_placeholder_sched;

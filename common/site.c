@@ -1,0 +1,2 @@
+/* placeholder: site */
+typedef int bl_placeholder_site;

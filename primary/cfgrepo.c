@@ -1,0 +1,2 @@
+/* placeholder */
+typedef int bl_placeholder_cfgrepo;
