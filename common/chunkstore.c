@@ -200,6 +200,18 @@ probe_direct(int tmp_fd)
 	return ok;
 }
 
+int
+chunkstore_open_file(struct chunkstore *cs, const uint8_t id[32])
+{
+	char rel[REL_LEN];
+	int fd;
+
+	rel_path(id, rel);
+	if ((fd = openat(cs->root_fd, rel, O_RDONLY | O_CLOEXEC)) < 0)
+		return -errno;
+	return fd;
+}
+
 static int
 local_get(struct chunkstore *cs, const uint8_t id[32], uint8_t *buf, size_t cap,
         size_t *len)

@@ -66,6 +66,13 @@ int chunkstore_open_local(
         const char *dir, uint64_t session, struct chunkstore **out);
 
 /* Remove temp files left by session (0: every session's). */
+/*
+ * Open the file of chunk id read-only, for serving it as it is stored
+ * (the index says whether it is compressed).  Returns the descriptor,
+ * which the caller closes, or -errno (-ENOENT when absent).
+ */
+int chunkstore_open_file(struct chunkstore *cs, const uint8_t id[32]);
+
 int chunkstore_clean_tmp(struct chunkstore *cs, uint64_t session);
 
 static inline int

@@ -399,6 +399,53 @@ store_manifest(struct store *s, const char *name, uint32_t version,
 }
 
 int
+store_manifest_by_id(
+        struct store *s, const uint8_t id[32], uint8_t **raw, size_t *len)
+{
+	MDB_txn *txn;
+	MDB_val k, d;
+	int rc;
+
+	if ((rc = index_read_begin(&s->ix, &txn)) != 0)
+		return rc;
+	k.mv_size = 32;
+	k.mv_data = (void *)id;
+	if ((rc = mdb_get(txn, s->ix.manifests, &k, &d)) == 0) {
+		if ((*raw = malloc(d.mv_size ? d.mv_size : 1)) == NULL)
+			rc = -ENOMEM;
+		else {
+			memcpy(*raw, d.mv_data, d.mv_size);
+			*len = d.mv_size;
+		}
+	} else
+		rc = rc == MDB_NOTFOUND ? BL_ENOTFOUND : index_err(rc);
+	mdb_txn_abort(txn);
+	return rc;
+}
+
+int
+store_chunk_open(struct store *s, MDB_txn *txn, const uint8_t id[32],
+        struct index_chunk *rec, int *fd)
+{
+	MDB_txn *own = NULL;
+	int rc;
+
+	if (txn == NULL) {
+		if ((rc = index_read_begin(&s->ix, &own)) != 0)
+			return rc;
+		txn = own;
+	}
+	rc = index_chunk_get(&s->ix, txn, id, rec);
+	if (own != NULL)
+		mdb_txn_abort(own);
+	if (rc != 0)
+		return rc == MDB_NOTFOUND ? BL_ENOTFOUND : index_err(rc);
+	if ((*fd = chunkstore_open_file(s->cs, id)) < 0)
+		return *fd == -ENOENT ? BL_EMISSING : *fd;
+	return 0;
+}
+
+int
 store_read_chunk(struct store *s, const uint8_t id[32], uint8_t *buf,
         size_t cap, size_t *len, int verify)
 {

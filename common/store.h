@@ -185,6 +185,31 @@ int store_verify(struct store *s, store_problem_fn cb, void *arg,
 int store_parse_ref(
         const char *ref, char *name, size_t namecap, uint32_t *version);
 
+/*
+ * The signed bytes of the manifest with this id (any image version that
+ * uses it); *raw malloc'd.  BL_ENOTFOUND when no version has it.
+ */
+int store_manifest_by_id(
+        struct store *s, const uint8_t id[32], uint8_t **raw, size_t *len);
+
+/*
+ * Look chunk id up in the index and open its file for serving as stored:
+ * *rec says its size, stored size and compression; *fd is the open file
+ * (the caller closes it).  BL_ENOTFOUND when the index lacks it,
+ * BL_EMISSING when its file is gone.  txn: an open read transaction to
+ * use, or NULL for one of its own.
+ */
+int store_chunk_open(struct store *s, MDB_txn *txn, const uint8_t id[32],
+        struct index_chunk *rec, int *fd);
+
+/*
+ * Publish name@from's content again as a new version (a roll back): one
+ * transaction takes the next version number, signs a manifest with the
+ * same files and adds the chunk references.  *version is the new one.
+ */
+int store_republish(struct store *s, const char *name, uint32_t from,
+        uint32_t *version, char *why, size_t whylen);
+
 /* Internal to the store modules. */
 int store_load_key(struct store *s, char *why, size_t whylen);
 int store_session_begin(struct store *s, uint64_t *session, int *lockfd);

@@ -743,7 +743,8 @@ unchanged(const struct stat *a, const struct stat *b)
 
 /* The final transaction: manifest, image version, references. */
 struct commit_ctx {
-	struct imp *im;
+	struct store *s;
+	uint64_t session; /* pins to drop and session to end; 0: none */
 	const char *name;
 	struct manifest m;
 	uint8_t (*ids)[32];
@@ -759,7 +760,7 @@ static int
 commit_txn(MDB_txn *txn, void *arg)
 {
 	struct commit_ctx *cc = arg;
-	struct store *s = cc->im->s;
+	struct store *s = cc->s;
 	struct index_chunk c;
 	struct index_image img;
 	uint8_t key[MANIFEST_NAME_MAX + 8], ival[56], sk[8];
@@ -795,8 +796,9 @@ commit_txn(MDB_txn *txn, void *arg)
 			return rc;
 		c.refs++;
 		if ((rc = index_chunk_put(&s->ix, txn, cc->ids[i], &c)) != 0 ||
-		        (rc = index_unpin(&s->ix, txn, cc->ids[i],
-		                 cc->im->session)) != 0)
+		        (cc->session != 0 &&
+		                (rc = index_unpin(&s->ix, txn, cc->ids[i],
+		                         cc->session)) != 0))
 			return rc;
 	}
 	k.mv_size = 32;
@@ -820,7 +822,9 @@ commit_txn(MDB_txn *txn, void *arg)
 		return rc;
 	if ((rc = index_meta_put_u64(&s->ix, txn, meta, next + 1)) != 0)
 		return rc;
-	be64_put(sk, cc->im->session);
+	if (cc->session == 0)
+		return 0;
+	be64_put(sk, cc->session);
 	k.mv_size = 8;
 	k.mv_data = sk;
 	rc = mdb_del(txn, s->ix.sessions, &k, NULL);
@@ -1018,7 +1022,8 @@ store_import(struct store *s, const char *name, const struct store_src *src,
 	cc.m.created = (uint64_t)time(NULL);
 	cc.m.nfiles = (uint32_t)n;
 	cc.m.files = im.files;
-	cc.im = &im;
+	cc.s = s;
+	cc.session = im.session;
 	cc.name = name;
 	for (f = 0; f < n; f++) {
 		uint32_t c;
@@ -1083,5 +1088,44 @@ out:
 	free(im.files);
 	free(im.chcap);
 	free(st0);
+	return rc;
+}
+
+int
+store_republish(struct store *s, const char *name, uint32_t from,
+        uint32_t *version, char *why, size_t whylen)
+{
+	struct commit_ctx cc;
+	struct manifest *m = NULL;
+	uint32_t f;
+	int rc;
+
+	memset(&cc, 0, sizeof(cc));
+	if ((rc = store_load_key(s, why, whylen)) != 0)
+		return rc;
+	if ((rc = store_manifest(s, name, from, &m, why, whylen)) != 0)
+		return rc;
+	cc.s = s;
+	cc.name = name;
+	cc.m = *m;
+	cc.m.created = (uint64_t)time(NULL);
+	for (f = 0; f < m->nfiles; f++) {
+		cc.size += m->files[f].size;
+		cc.nchunks += m->files[f].nchunks;
+	}
+	if ((rc = store_unique_ids(m, &cc.ids, &cc.nids)) != 0)
+		bl_why(why, whylen, rc, "out of memory");
+	else if ((rc = index_write(&s->ix, commit_txn, &cc)) != 0)
+		bl_why(why, whylen, rc, "committing %s: %s", name,
+		        cc.why[0] ? cc.why : bl_strerror(rc));
+	else {
+		*version = cc.m.version;
+		if (mdb_env_sync(s->ix.env, 1) != 0)
+			log_warnx("syncing index after %s@%" PRIu32, name,
+			        cc.m.version);
+	}
+	free(cc.enc);
+	free(cc.ids);
+	manifest_free(m);
 	return rc;
 }

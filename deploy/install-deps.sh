@@ -11,7 +11,7 @@ build_pkgs=(
 )
 test_pkgs=(
 	jq lmdb-utils casync cpio busybox-static util-linux procps
-	xxd rsync
+	xxd rsync nginx-light
 )
 
 pkgs=("${build_pkgs[@]}")

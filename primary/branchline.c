@@ -2,17 +2,41 @@
  * branchline.c - the operator CLI: global options and command dispatch.
  */
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "cli.h"
+#include "cli_remote.h"
 #include "log.h"
 
 static const struct cli_cmd *const cmd_tables[] = {
         cli_store_cmds,
         cli_image_cmds,
+        cli_upload_cmds,
+        cli_site_cmds,
+        cli_admin_cmds,
+};
+
+/* Tables whose commands talk to the API. */
+static const struct cli_cmd *const remote_tables[] = {
+        cli_upload_cmds,
+        cli_site_cmds,
+        cli_admin_cmds,
+        cli_image_api_cmds,
+};
+
+/* Global options that take a value, and where it goes. */
+static const struct {
+	const char *name;
+	size_t off; /* of the const char * in struct cli */
+} value_opts[] = {
+        {"--store", offsetof(struct cli, store_dir)},
+        {"--server", offsetof(struct cli, server)},
+        {"--token", offsetof(struct cli, token)},
+        {"--ca", offsetof(struct cli, ca)},
 };
 
 static void
@@ -24,19 +48,34 @@ usage(FILE *fp)
 	fprintf(fp,
 	        "usage: branchline [--store DIR] [--json] [-q] [-v] COMMAND "
 	        "[ARGS]\n"
+	        "       branchline [--server URL] [--token T] [--ca FILE] "
+	        "[--json] [-q] COMMAND [ARGS]\n"
 	        "       branchline --version | --help\n\n"
-	        "Work on a Branchline image store.  DIR defaults to "
-	        "$BRANCHLINE_STORE.\n\n"
+	        "Work on a Branchline image store (DIR defaults to "
+	        "$BRANCHLINE_STORE),\n"
+	        "or on the primary through its API.\n\n"
 	        "Commands:\n");
 	for (t = 0; t < sizeof(cmd_tables) / sizeof(cmd_tables[0]); t++)
 		for (c = cmd_tables[t]; c->name != NULL; c++)
-			fprintf(fp, "  %-14s %s\n", c->name, c->usage);
+			fprintf(fp, "  %-18s %s\n", c->name, c->usage);
 	fprintf(fp,
 	        "\nOptions:\n"
-	        "  --store DIR   the store directory\n"
-	        "  --json        JSON output instead of tables\n"
-	        "  -q            no progress output\n"
-	        "  -v            more log output\n"
+	        "  --store DIR    the store directory\n"
+	        "  --server URL   the primary's API, https://HOST:8443\n"
+	        "  --token T      API token (better: BRANCHLINE_TOKEN or the "
+	        "config file)\n"
+	        "  --ca FILE      the primary's CA certificate, pinned\n"
+	        "  --json         JSON output instead of tables\n"
+	        "  -q             no progress output\n"
+	        "  -v             more log output\n"
+	        "\nServer, token and CA come from the options, else "
+	        "BRANCHLINE_SERVER,\n"
+	        "BRANCHLINE_TOKEN and BRANCHLINE_CA, else the file "
+	        "$BRANCHLINE_CONFIG or\n"
+	        "~/.config/branchline/cli.conf (lines 'server = URL', "
+	        "'token = T', 'ca = FILE').\n"
+	        "image list/show/diff/rm use the API when a server is set and "
+	        "--store is not.\n"
 	        "\n'branchline COMMAND --help' describes a command.\n"
 	        "\nExit status: 0 success, 1 failure, 2 usage error, 3 not "
 	        "found,\n4 verify found corrupt or missing data.\n");
@@ -59,6 +98,30 @@ on_sigbus(int sig)
 	_exit(EXIT_FAIL);
 }
 
+int
+cli_cmd_remote(const struct cli_cmd *cmd)
+{
+	const struct cli_cmd *c;
+	size_t t;
+
+	for (t = 0; t < sizeof(remote_tables) / sizeof(remote_tables[0]); t++)
+		for (c = remote_tables[t]; c->name != NULL; c++)
+			if (c == cmd)
+				return 1;
+	return 0;
+}
+
+static const struct cli_cmd *
+find_in(const struct cli_cmd *table, const char *name)
+{
+	const struct cli_cmd *c;
+
+	for (c = table; c->name != NULL; c++)
+		if (strcmp(c->name, name) == 0)
+			return c;
+	return NULL;
+}
+
 /* Match argv against "word" or "word word" command names. */
 static const struct cli_cmd *
 find_cmd(int argc, char **argv, int *used)
@@ -70,19 +133,60 @@ find_cmd(int argc, char **argv, int *used)
 	if (argc >= 2) {
 		snprintf(two, sizeof(two), "%s %s", argv[0], argv[1]);
 		for (t = 0; t < sizeof(cmd_tables) / sizeof(cmd_tables[0]); t++)
-			for (c = cmd_tables[t]; c->name != NULL; c++)
-				if (strcmp(c->name, two) == 0) {
-					*used = 2;
-					return c;
-				}
-	}
-	for (t = 0; t < sizeof(cmd_tables) / sizeof(cmd_tables[0]); t++)
-		for (c = cmd_tables[t]; c->name != NULL; c++)
-			if (strcmp(c->name, argv[0]) == 0) {
-				*used = 1;
+			if ((c = find_in(cmd_tables[t], two)) != NULL) {
+				*used = 2;
 				return c;
 			}
+	}
+	for (t = 0; t < sizeof(cmd_tables) / sizeof(cmd_tables[0]); t++)
+		if ((c = find_in(cmd_tables[t], argv[0])) != NULL) {
+			*used = 1;
+			return c;
+		}
 	return NULL;
+}
+
+/*
+ * image list/show/diff/rm work on the store named by --store; without
+ * --store and with a server configured (flag, environment or config
+ * file) they go to the API; else to $BRANCHLINE_STORE.  NULL with *rc set
+ * when the config file cannot be read.
+ */
+static const struct cli_cmd *
+pick_image_cmd(struct cli *c, const struct cli_cmd *cmd, int *rc)
+{
+	const struct cli_cmd *api = find_in(cli_image_api_cmds, cmd->name);
+	int configured;
+
+	*rc = 0;
+	if (api == NULL || c->store_flag)
+		return cmd;
+	if ((configured = cli_remote_configured(c)) < 0) {
+		*rc = EXIT_FAIL;
+		return NULL;
+	}
+	return configured ? api : cmd;
+}
+
+/* A global option with a value: 1 taken (i stepped), 0 not one, -1 bad. */
+static int
+value_opt(struct cli *c, int argc, char **argv, int *i)
+{
+	const char *val;
+	size_t k;
+	int m;
+
+	for (k = 0; k < sizeof(value_opts) / sizeof(value_opts[0]); k++) {
+		if ((m = cli_opt(argc, argv, i, value_opts[k].name, &val)) == 0)
+			continue;
+		if (m < 0)
+			return -1;
+		*(const char **)(void *)((char *)c + value_opts[k].off) = val;
+		if (k == 0)
+			c->store_flag = 1;
+		return 1;
+	}
+	return 0;
 }
 
 int
@@ -90,15 +194,16 @@ main(int argc, char **argv)
 {
 	struct cli cli;
 	const struct cli_cmd *cmd;
-	int i, used = 0, level = LOG_LEVEL_WARN;
+	int i, m, rc, used = 0, level = LOG_LEVEL_WARN;
 
 	memset(&cli, 0, sizeof(cli));
 	cli.store_dir = getenv("BRANCHLINE_STORE");
 	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
-		if (strcmp(argv[i], "--store") == 0 && i + 1 < argc)
-			cli.store_dir = argv[++i];
-		else if (strncmp(argv[i], "--store=", 8) == 0)
-			cli.store_dir = argv[i] + 8;
+		if ((m = value_opt(&cli, argc, argv, &i)) < 0) {
+			usage(stderr);
+			return EXIT_USAGE;
+		} else if (m > 0)
+			continue;
 		else if (strcmp(argv[i], "--json") == 0)
 			cli.json = 1;
 		else if (strcmp(argv[i], "-q") == 0)
@@ -131,6 +236,8 @@ main(int argc, char **argv)
 		usage(stderr);
 		return EXIT_USAGE;
 	}
+	if ((cmd = pick_image_cmd(&cli, cmd, &rc)) == NULL)
+		return rc;
 	/* The command sees argv[0] = its name, then its arguments. */
 	i += used - 1;
 	if (cli_wants_help(cmd, argc - i, argv + i))

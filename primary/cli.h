@@ -26,6 +26,10 @@
 
 struct cli {
 	const char *store_dir; /* --store or BRANCHLINE_STORE */
+	int store_flag;        /* --store was on the command line */
+	const char *server;    /* --server URL (cli_remote.h: else env) */
+	const char *token;     /* --token T */
+	const char *ca;        /* --ca FILE: the pinned CA certificate */
 	int json;              /* --json: machine-readable output */
 	int quiet;             /* -q: no progress */
 	int tty;               /* stderr is a terminal: progress bars */
@@ -40,6 +44,18 @@ struct cli_cmd {
 
 extern const struct cli_cmd cli_image_cmds[];
 extern const struct cli_cmd cli_store_cmds[];
+/* Commands that talk to the primary's API (cli_remote.h). */
+extern const struct cli_cmd cli_site_cmds[];
+extern const struct cli_cmd cli_admin_cmds[];  /* node, status, config, token */
+extern const struct cli_cmd cli_upload_cmds[]; /* image upload, rollback */
+/*
+ * API versions of image list/show/diff/rm: used instead of the local ones
+ * when a server is configured and --store was not given.
+ */
+extern const struct cli_cmd cli_image_api_cmds[];
+
+/* 1 when cmd works through the API (its usage names --server). */
+int cli_cmd_remote(const struct cli_cmd *cmd);
 
 /* Open the store named by --store; prints the error and returns NULL. */
 struct store *cli_open_store(struct cli *c);
@@ -60,6 +76,28 @@ int cli_json_out(json_t *v);
 /* Progress callback for store_import (no-op unless a TTY). */
 void cli_progress(void *arg, uint64_t done, uint64_t total);
 void cli_progress_done(struct cli *c);
+
+/*
+ * An option argument of a command.  If argv[*i] is "NAME VALUE" or
+ * "NAME=VALUE": set *val, leave *i on the last word used, return 1.
+ * 0 when argv[*i] is another word; -1 when NAME has no value (printed;
+ * the caller returns EXIT_USAGE).
+ */
+int cli_opt(int argc, char **argv, int *i, const char *name, const char **val);
+
+/*
+ * Range-checked numbers from the command line; 0, or EXIT_USAGE after
+ * printing "OPT needs ...".  cli_parse_u64: decimal in [min, max].
+ * cli_parse_secs: seconds with an optional s/m/h/d suffix ("12h").
+ * cli_parse_bits: bits per second with an optional k/m/g (powers of 1000)
+ * and optional "bit"/"bps" suffix ("50mbit").
+ */
+int cli_parse_u64(const char *opt, const char *val, uint64_t min, uint64_t max,
+        uint64_t *out);
+int cli_parse_secs(const char *opt, const char *val, uint64_t min, uint64_t max,
+        uint64_t *out);
+int cli_parse_bits(
+        const char *opt, const char *val, uint64_t max, uint64_t *out);
 
 /* Look for "-h"/"--help" in argv; print cmd's help if found. */
 int cli_wants_help(const struct cli_cmd *cmd, int argc, char **argv);

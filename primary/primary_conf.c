@@ -11,6 +11,10 @@
 static const struct conf_key primary_keys[] = {
         {"state_dir", CONF_STR, offsetof(struct primary_conf, state_dir),
                 sizeof(((struct primary_conf *)0)->state_dir), 0, 0},
+        {"bind", CONF_STR, offsetof(struct primary_conf, bind),
+                sizeof(((struct primary_conf *)0)->bind), 0, 0},
+        {"url", CONF_STR, offsetof(struct primary_conf, url),
+                sizeof(((struct primary_conf *)0)->url), 0, 0},
         {"port", CONF_U64, offsetof(struct primary_conf, port), 0, 1, 65535},
         {"log_level", CONF_U64, offsetof(struct primary_conf, log_level), 0, 0,
                 2},
@@ -25,6 +29,7 @@ primary_conf_load(
 	memset(pc, 0, sizeof(*pc));
 	snprintf(pc->state_dir, sizeof(pc->state_dir),
 	        "/var/lib/branchline-primary");
+	snprintf(pc->bind, sizeof(pc->bind), "0.0.0.0");
 	pc->port = 8443;
 	pc->log_level = 1;
 	rc = conf_load(path, primary_keys,
@@ -33,5 +38,9 @@ primary_conf_load(
 	if (rc == 0 && pc->state_dir[0] != '/')
 		rc = bl_why(why, whylen, BL_EFORMAT,
 		        "%s: state_dir must be an absolute path", path);
+	if (rc == 0 && pc->url[0] != '\0' &&
+	        strncmp(pc->url, "https://", 8) != 0)
+		rc = bl_why(why, whylen, BL_EFORMAT,
+		        "%s: url must start with https://", path);
 	return rc;
 }

@@ -9,7 +9,9 @@
 
 struct primary_conf {
 	char state_dir[1024]; /* store, keys, configuration repository */
+	char bind[64];        /* listen address (default 0.0.0.0) */
 	uint64_t port;        /* HTTPS port for the API and replication */
+	char url[256];        /* how nodes reach us: https://host:port */
 	uint64_t log_level;   /* 0 warnings, 1 info, 2 debug */
 };
 

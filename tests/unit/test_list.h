@@ -16,7 +16,8 @@
 	X(store)                                                               \
 	X(site)                                                                \
 	X(pki)                                                                 \
-	X(cfgrepo)
+	X(cfgrepo)                                                             \
+	X(route)
 
 #define BL_DECLARE(name) int test_##name##_register(void);
 BL_TEST_SUITES(BL_DECLARE)

@@ -1,2 +1,0 @@
-/* placeholder: sched */
-typedef int bl_placeholder_sched;
