@@ -595,7 +595,7 @@ pki_server_cert(const char *dir, const char *const *dns, size_t ndns,
         const char *const *ips, size_t nips, int days, char *why, size_t whylen)
 {
 	struct issue is = {.prof = &server_prof, .days = days};
-	GENERAL_NAMES *san;
+	GENERAL_NAMES *san = NULL;
 	struct ca ca;
 	int rc;
 
@@ -699,7 +699,7 @@ node_issue(struct ca *ca, EVP_PKEY *pub, const char *node_id, int days,
 	        .prof = &node_prof,
 	        .days = days};
 	char uri[sizeof(PKI_NODE_URI_PFX) + PKI_NODE_ID_MAX];
-	GENERAL_NAMES *san;
+	GENERAL_NAMES *san = NULL;
 	int rc;
 
 	snprintf(uri, sizeof(uri), "%s%s", PKI_NODE_URI_PFX, node_id);

@@ -488,8 +488,8 @@ set_field(const struct field *f, json_t *v, void *obj, const char *path,
 	char *dst = (char *)obj + f->off, sb[SHOW_MAX];
 	const char *s;
 	uint32_t u32;
-	uint64_t x;
-	int rc, k;
+	uint64_t x = 0;
+	int rc, k = 0;
 
 	switch (f->type) {
 	case F_PARENT: /* "" is a root, as site_to_json writes it */

@@ -131,8 +131,16 @@ main(int argc, char **argv)
 	if (argc > 1 && strcmp(argv[1], "init") == 0)
 		return cmd_init(argc, argv);
 	if ((rc = daemon_parse_args(argc, argv, "branchline-primary",
-	             "/etc/branchline/primary.conf", &a)) >= 0)
+	             "/etc/branchline/primary.conf", &a)) >= 0) {
+		if (rc == 0 && argc > 1 && (strcmp(argv[1], "--help") == 0 ||
+		                                   strcmp(argv[1], "-h") == 0))
+			printf("       branchline-primary init --state DIR "
+			       "[--name HOST-OR-IP]...\n\n"
+			       "init creates a primary in DIR: store, CA, "
+			       "configuration repository,\nprimary.conf; it "
+			       "prints the admin token once.\n");
 		return rc;
+	}
 	memset(&p, 0, sizeof(p));
 	if (primary_conf_load(a.config, &p.conf, why, sizeof(why)) != 0) {
 		fprintf(stderr, "branchline-primary: %s\n", why);
