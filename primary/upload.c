@@ -485,15 +485,16 @@ upload_load(struct primary *p)
 
 		if (strlen(de->d_name) != 32)
 			continue;
-		snprintf(path, sizeof(path), "%s/%s/meta.json", dir, de->d_name);
+		snprintf(path, sizeof(path), "%s/%.32s/meta.json", dir,
+		        de->d_name);
 		if ((o = json_load_file(path, 0, NULL)) == NULL ||
 		        (u = calloc(1, sizeof(*u))) == NULL) {
 			json_decref(o);
 			continue;
 		}
 		u->p = p;
-		snprintf(u->id, sizeof(u->id), "%s", de->d_name);
-		snprintf(u->dir, sizeof(u->dir), "%s/%s", dir, de->d_name);
+		snprintf(u->id, sizeof(u->id), "%.32s", de->d_name);
+		snprintf(u->dir, sizeof(u->dir), "%s/%.32s", dir, de->d_name);
 		u->created = json_integer_value(json_object_get(o, "created"));
 		state = json_string_value(json_object_get(o, "state"));
 		if (upload_from_json(o, u, why, sizeof(why)) != 0) {
