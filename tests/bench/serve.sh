@@ -31,9 +31,15 @@ CONC=100      # concurrent batches for the memory figure
 CONC_IDS=256  # ids in each of those
 
 if [ -z "${BENCH_PRIMARY:-}" ]; then
-	cmake -S . -B build/bench -G Ninja -DCMAKE_BUILD_TYPE=Release \
-		-DBL_TESTS=OFF >/dev/null
-	cmake --build build/bench --target branchline-primary >/dev/null
+	if ! { cmake -S . -B build/bench -G Ninja -DCMAKE_BUILD_TYPE=Release \
+		-DBL_TESTS=OFF && cmake --build build/bench --target branchline-primary; } \
+		>/tmp/serve-build.$$ 2>&1; then
+		grep -E "error|FAILED" /tmp/serve-build.$$ | head -n 5 >&2
+		rm -f /tmp/serve-build.$$
+		echo "serve: building branchline-primary failed" >&2
+		exit 1
+	fi
+	rm -f /tmp/serve-build.$$
 	BENCH_PRIMARY=$ROOT/build/bench/primary/branchline-primary
 fi
 P=$BENCH_PRIMARY
