@@ -441,6 +441,7 @@ static int
 get_array(json_t *v, const char *path, size_t max, size_t *n, char *why,
         size_t whylen)
 {
+	*n = 0;
 	if (!json_is_array(v))
 		return fwhy(why, whylen, BL_EFORMAT, path, "must be an array");
 	if ((*n = json_array_size(v)) > max)
