@@ -36,6 +36,21 @@ site_obj(const struct site *s)
 	return o ? o : json_object();
 }
 
+/* The entity tag of a site: its canonical document's hash. */
+static void
+site_etag(const struct site *s, char etag[24])
+{
+	char *txt = site_to_json(s), hex[65];
+	uint8_t h[32];
+
+	memset(h, 0, sizeof(h));
+	if (txt != NULL)
+		(void)hash_sha256(txt, strlen(txt), h);
+	free(txt);
+	hash_hex(h, 8, hex);
+	snprintf(etag, 24, "\"%.16s\"", hex);
+}
+
 /* Commit one file change; replies with the error itself. */
 static int
 commit1(struct reqctx *c, const char *path, const char *data,
@@ -78,7 +93,8 @@ site_write(struct reqctx *c, int create)
 	struct evbuffer *in = evhttp_request_get_input_buffer(c->req);
 	size_t len = evbuffer_get_length(in);
 	struct site s;
-	char why[512], path[256], msg[320], *txt = NULL;
+	char why[512], path[256], msg[320], *txt = NULL, etag[24];
+	const char *im;
 
 	memset(&s, 0, sizeof(s));
 	if (len > SITE_JSON_MAX) {
@@ -103,6 +119,17 @@ site_write(struct reqctx *c, int create)
 	if (!create && cfg_site(&c->p->cfg, s.name) == NULL) {
 		reply_error(c, 404, "no site %s", s.name);
 		goto out;
+	}
+	if (!create && (im = evhttp_find_header(
+	                        evhttp_request_get_input_headers(c->req),
+	                        "If-Match")) != NULL) {
+		site_etag(cfg_site(&c->p->cfg, s.name), etag);
+		if (strcmp(im, etag) != 0 && strcmp(im, "*") != 0) {
+			reply_error(c, 412, "site %s changed since it was read "
+			                    "(If-Match %.40s, now %s); read it "
+			                    "again", s.name, im, etag);
+			goto out;
+		}
 	}
 	if (check_images(c, &s) != 0)
 		goto out;
@@ -198,8 +225,14 @@ api_sites(struct reqctx *c)
 		site_delete(c);
 	else if ((s = cfg_site(&c->p->cfg, c->m.arg[0])) == NULL)
 		reply_error(c, 404, "no site %s", c->m.arg[0]);
-	else
+	else {
+		char etag[24];
+
+		site_etag(s, etag);
+		evhttp_add_header(evhttp_request_get_output_headers(c->req),
+		        "ETag", etag);
 		reply_json(c, 200, site_obj(s));
+	}
 }
 
 /* --- nodes ----------------------------------------------------------- */

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The operator CLI against a real branchline-primary on 127.0.0.1, over
 # HTTPS with the pinned CA: sites (tables, JSON, one-field changes, the
-# server's validation messages with no commit), nodes (enrollment tokens,
+# server's validation messages with no commit, two operators changing one
+# site at once), nodes (enrollment tokens,
 # enrollment, removal), image upload/list/show/diff/rollback/rm, uploads
 # resumed after kill -9 of the CLI and of the primary, status, the
 # configuration history (log, diff, rollback), API tokens and commit
@@ -31,7 +32,7 @@ PID=            # the running primary
 NSTART=0        # primaries started; log of start N in $T/pN.log
 PORT=
 U=
-PROXY=          # the slow TCP proxy (section 4)
+PROXY=          # the TCP proxy (proxy.py) while one runs
 BG=()           # other background processes started here
 CLEANUP+=('stop_all')
 T0=$(date +%s)
@@ -126,7 +127,7 @@ ckout() { if eval "$2"; then ok "$1"; else not_ok "$1"; dump; fi; }
 jout() {
 	local desc=$1
 	shift
-	if jq -e "$@" "$T/out" >/dev/null 2>&1; then ok "$desc"; else not_ok "$desc"; dump; fi
+	if [ -s "$T/out" ] && jq -e "$@" "$T/out" >/dev/null 2>&1; then ok "$desc"; else not_ok "$desc"; dump; fi
 }
 
 GIT=(git --git-dir "$S/config.git")
@@ -146,8 +147,105 @@ expect_fail_nocommit() {
 	shift 3
 	before=$(head_rev)
 	expect_exit "$want" "$desc" "$@"
-	expect_err "$re" "$desc: stderr names the field ($(head -1 "$T/err" | head -c 90))"
+	expect_err "$re" "$desc: the server's message on stderr ($(head -1 "$T/err" | head -c 90))"
 	check "$desc: no commit made" [ "$(head_rev)" = "$before" ]
+}
+
+# --- a TCP proxy between the CLI and the primary -------------------------
+cat >"$T/proxy.py" <<'EOF'
+import os, socket, sys, threading, time
+# proxy.py UPPORT RATE [HOLD MARKER GATE]: a TCP proxy on 127.0.0.1 (its
+# port printed) to 127.0.0.1:UPPORT.  Client-to-server bytes go at RATE
+# bytes/s (0: unlimited).  With HOLD > 0 it reads the client's TLS records
+# and holds back the first application data record of HOLD bytes or more
+# (over all connections; the handshake's are smaller): it creates MARKER,
+# and passes the record on once GATE exists (after 30 s at the latest).
+up, rate = int(sys.argv[1]), int(sys.argv[2])
+hold = int(sys.argv[3]) if len(sys.argv) > 3 else 0
+marker, gate = (sys.argv[4], sys.argv[5]) if hold else (None, None)
+lock = threading.Lock()
+reqs = [0]
+ls = socket.socket()
+ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+ls.bind(("127.0.0.1", 0))
+ls.listen(16)
+print(ls.getsockname()[1], flush=True)
+def records(a, b):
+    buf = b""
+    while True:
+        d = a.recv(16384)
+        if not d:
+            return
+        buf += d
+        out = b""
+        while len(buf) >= 5:
+            typ, n = buf[0], int.from_bytes(buf[3:5], "big")
+            if len(buf) < 5 + n:
+                break
+            rec, buf = buf[:5 + n], buf[5 + n:]
+            if typ == 23 and n >= hold:
+                with lock:
+                    reqs[0] += 1
+                    first = reqs[0] == 1
+                if first:
+                    b.sendall(out)
+                    out = b""
+                    open(marker, "w").close()
+                    for _ in range(600):
+                        if os.path.exists(gate):
+                            break
+                        time.sleep(0.05)
+            out += rec
+        if out:
+            b.sendall(out)
+def pump(a, b, slow):
+    try:
+        if slow and hold:
+            records(a, b)
+        else:
+            while True:
+                d = a.recv(16384)
+                if not d:
+                    break
+                b.sendall(d)
+                if slow and rate:
+                    time.sleep(len(d) / rate)
+    except OSError:
+        pass
+    # close both ends: a peer still sending must see the connection go
+    for s in (a, b):
+        try:
+            s.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        s.close()
+def serve(c):
+    try:
+        u = socket.create_connection(("127.0.0.1", up), timeout=5)
+        u.settimeout(None)
+    except OSError:
+        c.close()
+        return
+    threading.Thread(target=pump, args=(c, u, True), daemon=True).start()
+    threading.Thread(target=pump, args=(u, c, False), daemon=True).start()
+while True:
+    c, _ = ls.accept()
+    threading.Thread(target=serve, args=(c,), daemon=True).start()
+EOF
+# start_proxy ARGS...: start proxy.py ARGS (PROXY, its port in PP)
+start_proxy() {
+	rm -f "$T/proxy.port"
+	python3 "$T/proxy.py" "$PORT" "$@" >"$T/proxy.port" 2>"$T/proxy.err" &
+	PROXY=$!
+	PP=
+	for _ in $(seq 50); do [ -s "$T/proxy.port" ] && break; sleep 0.1; done
+	PP=$(cat "$T/proxy.port")
+	[[ "$PP" =~ ^[0-9]+$ ]] || fatal "the proxy did not start: $(cat "$T/proxy.err")"
+}
+stop_proxy() {
+	kill "$PROXY" 2>/dev/null || true
+	wait "$PROXY" 2>/dev/null || true
+	PROXY=
 }
 
 ########################################################################
@@ -228,6 +326,37 @@ expect_exit 0 "site rm tmp" bl site rm tmp
 check "it says so" grep -qx "removed site tmp" "$T/out"
 check "commit 'site rm tmp'" [ "$("${GIT[@]}" log --format=%s -1)" = "site rm tmp" ]
 expect_exit 3 "site show tmp after its removal" bl site show tmp
+expect_exit 0 "site replicate-now branch-a --hours 2" bl site replicate-now branch-a --hours 2
+check "it says until when" grep -Eq "^site branch-a replicates outside its windows until [0-9-]+ [0-9:]+Z$" "$T/out"
+expect_exit 0 "site replicate-now branch-a --hours 0" bl site replicate-now branch-a --hours 0
+check "it says cancelled" grep -q "replicate-now cancelled" "$T/out"
+
+# Two operators change different fields of branch-a at the same time:
+# A's 'site set' has read the site (GET) and its PUT is held back by the
+# proxy while B's change lands.  B's change must not be lost: A must be
+# refused (the site changed meanwhile) or build on B's.
+start_proxy 0 300 "$T/held" "$T/gate"
+"$BL" --server "https://127.0.0.1:$PP" --token "$TOK" --ca "$CA" site set branch-a --trickle 2mbit \
+	>"$T/a.out" 2>"$T/a.err" &
+APID=$!
+BG+=("$APID")
+for _ in $(seq 100); do [ -e "$T/held" ] && break; sleep 0.05; done
+check "A's PUT is held back by the proxy" [ -e "$T/held" ]
+expect_exit 0 "B: site set branch-a --wan-cost 25 meanwhile" bl site set branch-a --wan-cost 25
+touch "$T/gate"
+arc=0
+wait "$APID" || arc=$?
+stop_proxy
+cat "$T/a.err" >>"$T/cli.log"
+bl --json site show branch-a >"$T/out" 2>"$T/err" || true
+if [ "$arc" -eq 0 ]; then
+	jout "A and B both succeeded: both changes must be in (B's wan_cost 25, A's trickle 2mbit)" \
+		'.wan_cost == 25 and .trickle_bps == 2000000'
+else
+	ck "A was refused (exit $arc: $(head -1 "$T/a.err"))" '[ "$arc" -eq 1 ]'
+	jout "B's change stays (wan_cost 25)" '.wan_cost == 25'
+fi
+expect_exit 0 "back to wan_cost 20, no trickle" bl site set branch-a --wan-cost 20 --trickle 0
 
 ########################################################################
 # 2. nodes
@@ -339,50 +468,10 @@ expect_exit 3 "image list tools after its removal" bl image list tools
 ########################################################################
 # 4. uploads resumed after kill -9 of the CLI and of the primary
 ########################################################################
-# A TCP proxy that lets the CLI send about 16 MB/s, so that a 40 MB upload
-# takes a few seconds and can be interrupted after its first 8 MiB PUT.
-cat >"$T/proxy.py" <<'EOF'
-import socket, sys, threading, time
-up, rate = int(sys.argv[1]), int(sys.argv[2])
-ls = socket.socket()
-ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-ls.bind(("127.0.0.1", 0))
-ls.listen(16)
-print(ls.getsockname()[1], flush=True)
-def pump(a, b, slow):
-    try:
-        while True:
-            d = a.recv(16384)
-            if not d:
-                break
-            b.sendall(d)
-            if slow:
-                time.sleep(len(d) / rate)
-    except OSError:
-        pass
-    for s in (a, b):
-        try:
-            s.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
-def serve(c):
-    try:
-        u = socket.create_connection(("127.0.0.1", up), timeout=5)
-        u.settimeout(None)
-    except OSError:
-        c.close()
-        return
-    threading.Thread(target=pump, args=(c, u, True), daemon=True).start()
-    threading.Thread(target=pump, args=(u, c, False), daemon=True).start()
-while True:
-    c, _ = ls.accept()
-    threading.Thread(target=serve, args=(c,), daemon=True).start()
-EOF
-python3 "$T/proxy.py" "$PORT" 16000000 >"$T/proxy.port" 2>"$T/proxy.err" &
-PROXY=$!
-for _ in $(seq 50); do [ -s "$T/proxy.port" ] && break; sleep 0.1; done
-PP=$(cat "$T/proxy.port")
-[[ "$PP" =~ ^[0-9]+$ ]] || fatal "the proxy did not start: $(cat "$T/proxy.err")"
+# The CLI goes through a proxy that lets it send about 16 MB/s, so that a
+# 40 MB upload takes a few seconds and can be interrupted after its first
+# 8 MiB piece.
+start_proxy 16000000
 SLOWU="https://127.0.0.1:$PP"
 PIECE=$((8 * 1024 * 1024))
 
@@ -392,13 +481,14 @@ PIECE=$((8 * 1024 * 1024))
 slow_upload() {
 	local tag=$1 i
 	shift
-	UPID= RECV=0
+	UPID=""
+	RECV=0
 	"$BL" --server "$SLOWU" --token "$TOK" --ca "$CA" image upload "$@" \
 		>"$T/$tag.out" 2>"$T/$tag.err" &
 	CLIPID=$!
 	BG+=("$CLIPID")
 	for i in $(seq 100); do
-		UPID=$(grep -Eo 'upload [0-9a-f]{32}' "$T/$tag.err" | head -1 | cut -d' ' -f2) || true
+		UPID=$(grep -Eo 'upload [0-9a-f]{32}' "$T/$tag.err" 2>/dev/null | head -1 | cut -d' ' -f2) || true
 		[ -n "$UPID" ] && break
 		sleep 0.1
 	done
@@ -484,7 +574,8 @@ if slow_upload up3 big disk.img="$T/big3.bin"; then
 	done
 	reap "$CLIPID"
 	cat "$T/up3.err" >>"$T/cli.log"
-	check "the CLI rode out the primary's restart and finished (exit $rc)" [ "$rc" = 0 ]
+	check "the CLI rode out the primary's restart and finished (exit $rc)" [ "$rc" = 0 ] ||
+		tail -3 "$T/up3.err" | sed 's/^/    stderr: /'
 	check "it said it was retrying" grep -q "retrying in" "$T/up3.err"
 	check "it reports big@3" grep -q "^uploaded big@3 " "$T/up3.out"
 	bl --json image show big@3 >"$T/out" 2>"$T/err" || true
@@ -493,9 +584,7 @@ else
 	reap "$CLIPID"
 	not_ok "upload 3 did not get its first piece to the server: $(tail -2 "$T/up3.err")"
 fi
-kill "$PROXY" 2>/dev/null || true
-wait "$PROXY" 2>/dev/null || true
-PROXY=
+stop_proxy
 cat "$T"/up[12].err >>"$T/cli.log"
 
 ########################################################################
@@ -610,7 +699,7 @@ expect_exit 0 "the environment wins over the config file" \
 mkdir -p "$HOME/.config/branchline"
 cp "$T/cfg/cli.conf" "$T/cfg/primary-ca.crt" "$HOME/.config/branchline/"
 chmod 600 "$HOME/.config/branchline/cli.conf"
-expect_exit 0 "~/.config/branchline/cli.conf is read" blx site show hq
+expect_exit 0 "\$HOME/.config/branchline/cli.conf is read" blx site show hq
 rm -rf "$HOME/.config"
 expect_exit 1 "a BRANCHLINE_CONFIG that does not exist" blenv BRANCHLINE_CONFIG="$T/none.conf" -- site list
 expect_err "none.conf" "names the file"
@@ -635,6 +724,8 @@ expect_err "no server" "says there is no server"
 expect_err "BRANCHLINE_SERVER" "and how to set one"
 expect_exit 2 "no token configured" blx --server "$U" --ca "$CA" site list
 expect_err "no API token" "says there is no token"
+expect_exit 2 "no CA configured" blx --server "$U" --token "$TOK" site list
+expect_err "no CA certificate to pin" "says there is no CA to pin"
 expect_exit 2 "--server http:// is refused" blx --server "http://127.0.0.1:$PORT" --token "$TOK" --ca "$CA" site list
 expect_err "plain http is refused" "says why"
 expect_exit 2 "--server ftp:// is refused" blx --server "ftp://127.0.0.1:$PORT" --token "$TOK" --ca "$CA" site list
