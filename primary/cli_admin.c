@@ -122,41 +122,69 @@ fmt_eta(json_t *o, char buf[32])
 
 /* ---- nodes ---- */
 
+/*
+ * POST {key: ARG[, "expires_in": S]} to path for "... ARG [--expires S]"
+ * and print the new token alone on stdout (so TOKEN=$(branchline ...)).
+ * Returns an exit code; *ans is the answer for a message on stderr, NULL
+ * when none is due (failure, --json).
+ */
 static int
-cmd_node_add(struct cli *c, int argc, char **argv)
+token_post(struct cli *c, int argc, char **argv, const char *usage,
+        const char *key, const char *path, uint64_t min_secs,
+        const char **arg, json_t **ans)
 {
 	static const char *const names[] = {"--expires"};
 	const char *opts[1], *pos[1];
-	json_t *body, *ans = NULL;
-	char t[32], tok[256];
+	json_t *body;
+	char tok[256];
 	uint64_t secs;
 	int rc;
 
-	if ((rc = parse_args(argc, argv, names, opts, 1, pos, 1, 1,
-	             "node add SITE [--expires SECONDS]")) != 0)
+	*ans = NULL;
+	if ((rc = parse_args(argc, argv, names, opts, 1, pos, 1, 1, usage)) !=
+	        0)
 		return rc;
-	if (opts[0] != NULL &&
-	        cli_parse_secs("--expires", opts[0], 60, EXPIRES_MAX, &secs))
+	if (opts[0] != NULL && cli_parse_secs("--expires", opts[0], min_secs,
+	                               EXPIRES_MAX, &secs))
 		return EXIT_USAGE;
-	body = json_pack("{s:s}", "site", pos[0]);
+	*arg = pos[0];
+	body = json_pack("{s:s}", key, pos[0]);
 	if (opts[0] != NULL)
 		json_object_set_new(
 		        body, "expires_in", json_integer((json_int_t)secs));
-	rc = call(c, "POST", "/v1/nodes", body, &ans);
+	rc = call(c, "POST", path, body, ans);
 	json_decref(body);
-	if (rc != 0)
+	if (rc != 0) {
+		json_decref(*ans);
+		*ans = NULL;
 		return rc;
-	if (c->json)
-		return cli_json_out(ans);
-	/* The token alone on stdout, so TOKEN=$(branchline node add S). */
-	printf("%s\n", cli_jstr(ans, "token", tok, sizeof(tok)));
-	if (!c->quiet)
+	}
+	if (c->json) {
+		rc = cli_json_out(*ans);
+		*ans = NULL;
+		return rc;
+	}
+	printf("%s\n", cli_jstr(*ans, "token", tok, sizeof(tok)));
+	return 0;
+}
+
+static int
+cmd_node_add(struct cli *c, int argc, char **argv)
+{
+	const char *site = NULL;
+	json_t *ans;
+	char t[32];
+	int rc;
+
+	rc = token_post(c, argc, argv, "node add SITE [--expires SECONDS]",
+	        "site", "/v1/nodes", 60, &site, &ans);
+	if (ans != NULL && !c->quiet)
 		fprintf(stderr,
 		        "branchline: one-time enrollment token for a node of "
 		        "site %s, valid until %s; it is not shown again\n",
-		        pos[0], cli_jtime(ans, "expires", t));
+		        site, cli_jtime(ans, "expires", t));
 	json_decref(ans);
-	return 0;
+	return rc;
 }
 
 /* "3/4": images completed of those the node reports. */
@@ -395,37 +423,20 @@ expires(json_t *o, char buf[32])
 static int
 cmd_token_add(struct cli *c, int argc, char **argv)
 {
-	static const char *const names[] = {"--expires"};
-	const char *opts[1], *pos[1];
-	json_t *body, *ans = NULL;
-	char t[32], tok[256];
-	uint64_t secs;
+	const char *name = NULL;
+	json_t *ans;
+	char t[32];
 	int rc;
 
-	if ((rc = parse_args(argc, argv, names, opts, 1, pos, 1, 1,
-	             "token add NAME [--expires SECONDS]")) != 0)
-		return rc;
-	if (opts[0] != NULL &&
-	        cli_parse_secs("--expires", opts[0], 0, EXPIRES_MAX, &secs))
-		return EXIT_USAGE;
-	body = json_pack("{s:s}", "name", pos[0]);
-	if (opts[0] != NULL)
-		json_object_set_new(
-		        body, "expires_in", json_integer((json_int_t)secs));
-	rc = call(c, "POST", "/v1/tokens", body, &ans);
-	json_decref(body);
-	if (rc != 0)
-		return rc;
-	if (c->json)
-		return cli_json_out(ans);
-	printf("%s\n", cli_jstr(ans, "token", tok, sizeof(tok)));
-	if (!c->quiet)
+	rc = token_post(c, argc, argv, "token add NAME [--expires SECONDS]",
+	        "name", "/v1/tokens", 0, &name, &ans);
+	if (ans != NULL && !c->quiet)
 		fprintf(stderr,
 		        "branchline: API token '%s' (expires: %s); it is not "
 		        "shown again\n",
-		        pos[0], expires(ans, t));
+		        name, expires(ans, t));
 	json_decref(ans);
-	return 0;
+	return rc;
 }
 
 static int
