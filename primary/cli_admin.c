@@ -49,23 +49,6 @@ parse_args(int argc, char **argv, const char *const *names, const char **opts,
 	return 0;
 }
 
-/* Open, one JSON call, close: the shape of most commands here. */
-static int
-call(struct cli *c, const char *method, const char *path, json_t *body,
-        json_t **ans)
-{
-	struct cli_remote *r;
-	int rc;
-
-	if (path == NULL)
-		return cli_error(BL_EUSAGE, "argument too long for a request");
-	if ((rc = cli_remote_open(c, &r)) != 0)
-		return rc;
-	rc = cli_remote_json(r, method, path, body, ans);
-	cli_remote_close(r);
-	return rc;
-}
-
 /* DELETE PREFIX/NAME and say so. */
 static int
 remove_one(
@@ -76,7 +59,7 @@ remove_one(
 
 	cli_path_init(&p, prefix);
 	cli_path_seg(&p, name);
-	if ((rc = call(c, "DELETE", cli_path_str(&p), NULL, NULL)) == 0 &&
+	if ((rc = cli_call(c, "DELETE", cli_path_str(&p), NULL, NULL)) == 0 &&
 	        !c->quiet && !c->json)
 		printf("removed %s %s\n", what, name);
 	return rc;
@@ -130,8 +113,8 @@ fmt_eta(json_t *o, char buf[32])
  */
 static int
 token_post(struct cli *c, int argc, char **argv, const char *usage,
-        const char *key, const char *path, uint64_t min_secs,
-        const char **arg, json_t **ans)
+        const char *key, const char *path, uint64_t min_secs, const char **arg,
+        json_t **ans)
 {
 	static const char *const names[] = {"--expires"};
 	const char *opts[1], *pos[1];
@@ -144,15 +127,16 @@ token_post(struct cli *c, int argc, char **argv, const char *usage,
 	if ((rc = parse_args(argc, argv, names, opts, 1, pos, 1, 1, usage)) !=
 	        0)
 		return rc;
-	if (opts[0] != NULL && cli_parse_secs("--expires", opts[0], min_secs,
-	                               EXPIRES_MAX, &secs))
+	if (opts[0] != NULL &&
+	        cli_parse_secs(
+	                "--expires", opts[0], min_secs, EXPIRES_MAX, &secs))
 		return EXIT_USAGE;
 	*arg = pos[0];
 	body = json_pack("{s:s}", key, pos[0]);
 	if (opts[0] != NULL)
 		json_object_set_new(
 		        body, "expires_in", json_integer((json_int_t)secs));
-	rc = call(c, "POST", path, body, ans);
+	rc = cli_call(c, "POST", path, body, ans);
 	json_decref(body);
 	if (rc != 0) {
 		json_decref(*ans);
@@ -216,7 +200,7 @@ cmd_node_list(struct cli *c, int argc, char **argv)
 	(void)argv;
 	if (argc != 1)
 		return cli_error(BL_EUSAGE, "usage: node list");
-	if ((rc = call(c, "GET", "/v1/nodes", NULL, &ans)) != 0)
+	if ((rc = cli_call(c, "GET", "/v1/nodes", NULL, &ans)) != 0)
 		return rc;
 	if (c->json)
 		return cli_json_out(ans);
@@ -270,7 +254,7 @@ cmd_status(struct cli *c, int argc, char **argv)
 	cli_path_init(&p, "/v1/status");
 	for (k = 0; k < 3; k++)
 		cli_path_query(&p, keys[k], opts[k]);
-	if ((rc = call(c, "GET", cli_path_str(&p), NULL, &ans)) != 0)
+	if ((rc = cli_call(c, "GET", cli_path_str(&p), NULL, &ans)) != 0)
 		return rc;
 	if (c->json)
 		return cli_json_out(ans);
@@ -335,7 +319,7 @@ cmd_config_log(struct cli *c, int argc, char **argv)
 		return EXIT_USAGE;
 	cli_path_init(&p, "/v1/config/log");
 	cli_path_query(&p, "max", opts[0]);
-	if ((rc = call(c, "GET", cli_path_str(&p), NULL, &ans)) != 0)
+	if ((rc = cli_call(c, "GET", cli_path_str(&p), NULL, &ans)) != 0)
 		return rc;
 	if (c->json)
 		return cli_json_out(ans);
@@ -397,7 +381,7 @@ cmd_config_rollback(struct cli *c, int argc, char **argv)
 	             "config rollback REV")) != 0)
 		return rc;
 	body = json_pack("{s:s}", "rev", pos[0]);
-	rc = call(c, "POST", "/v1/config/rollback", body, &ans);
+	rc = cli_call(c, "POST", "/v1/config/rollback", body, &ans);
 	json_decref(body);
 	if (rc != 0)
 		return rc;
@@ -450,7 +434,7 @@ cmd_token_list(struct cli *c, int argc, char **argv)
 	(void)argv;
 	if (argc != 1)
 		return cli_error(BL_EUSAGE, "usage: token list");
-	if ((rc = call(c, "GET", "/v1/tokens", NULL, &ans)) != 0)
+	if ((rc = cli_call(c, "GET", "/v1/tokens", NULL, &ans)) != 0)
 		return rc;
 	if (c->json)
 		return cli_json_out(ans);

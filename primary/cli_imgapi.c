@@ -31,22 +31,6 @@ parse_ref(const char *ref, char name[MANIFEST_NAME_MAX + 1], char ver[VER_BUF])
 	return 0;
 }
 
-/* Open, one JSON call, close. */
-static int
-call(struct cli *c, const char *method, const char *path, json_t **ans)
-{
-	struct cli_remote *r;
-	int rc;
-
-	if (path == NULL)
-		return cli_error(BL_EUSAGE, "argument too long for a request");
-	if ((rc = cli_remote_open(c, &r)) != 0)
-		return rc;
-	rc = cli_remote_json(r, method, path, NULL, ans);
-	cli_remote_close(r);
-	return rc;
-}
-
 /* /v1/images/NAME[SUFFIX][?version=V] */
 static const char *
 image_path(struct cli_path *p, const char *name, const char *suffix,
@@ -73,7 +57,7 @@ cmd_list(struct cli *c, int argc, char **argv)
 
 	if (argc > 2)
 		return cli_error(BL_EUSAGE, "usage: image list [NAME]");
-	if ((rc = call(c, "GET", "/v1/images", &ans)) != 0)
+	if ((rc = cli_call(c, "GET", "/v1/images", NULL, &ans)) != 0)
 		return rc;
 	all = json_object_get(ans, "images");
 	if (!json_is_array(all)) {
@@ -124,7 +108,8 @@ cmd_show(struct cli *c, int argc, char **argv)
 		return cli_error(BL_EUSAGE, "usage: image show NAME[@VER]");
 	if ((rc = parse_ref(argv[1], name, ver)) != 0)
 		return rc;
-	if ((rc = call(c, "GET", image_path(&p, name, NULL, ver), &ans)) != 0)
+	if ((rc = cli_call(c, "GET", image_path(&p, name, NULL, ver), NULL,
+	             &ans)) != 0)
 		return rc;
 	if (c->json)
 		return cli_json_out(ans);
@@ -157,8 +142,8 @@ newest(struct cli *c, const char *name, char ver[VER_BUF])
 	size_t i;
 	int rc;
 
-	if ((rc = call(c, "GET", image_path(&p, name, "/versions", NULL),
-	             &ans)) != 0)
+	if ((rc = cli_call(c, "GET", image_path(&p, name, "/versions", NULL),
+	             NULL, &ans)) != 0)
 		return rc;
 	json_array_foreach(json_object_get(ans, "versions"), i, v)
 	{
@@ -198,7 +183,7 @@ cmd_diff(struct cli *c, int argc, char **argv)
 	image_path(&p, a, "/diff", NULL);
 	cli_path_query(&p, "from", va);
 	cli_path_query(&p, "to", vb);
-	if ((rc = call(c, "GET", cli_path_str(&p), &ans)) != 0)
+	if ((rc = cli_call(c, "GET", cli_path_str(&p), NULL, &ans)) != 0)
 		return rc;
 	if (c->json)
 		return cli_json_out(ans);
@@ -226,8 +211,8 @@ cmd_rm(struct cli *c, int argc, char **argv)
 		return cli_error(BL_EUSAGE, "usage: image rm NAME[@VER]");
 	if ((rc = parse_ref(argv[1], name, ver)) != 0)
 		return rc;
-	if ((rc = call(c, "DELETE", image_path(&p, name, NULL, ver), &ans)) !=
-	        0)
+	if ((rc = cli_call(c, "DELETE", image_path(&p, name, NULL, ver), NULL,
+	             &ans)) != 0)
 		return rc;
 	if (c->json)
 		return cli_json_out(ans);

@@ -627,6 +627,24 @@ cli_remote_report(const struct cli_remote *r, const struct cli_resp *resp)
 }
 
 int
+cli_call(struct cli *c, const char *method, const char *path, json_t *body,
+        json_t **out)
+{
+	struct cli_remote *r;
+	int rc;
+
+	if (out != NULL)
+		*out = NULL;
+	if (path == NULL)
+		return cli_error(BL_EUSAGE, "argument too long for a request");
+	if ((rc = cli_remote_open(c, &r)) != 0)
+		return rc;
+	rc = cli_remote_json(r, method, path, body, out);
+	cli_remote_close(r);
+	return rc;
+}
+
+int
 cli_remote_json(struct cli_remote *r, const char *method, const char *path,
         json_t *body, json_t **out)
 {

@@ -119,6 +119,13 @@ int cli_remote_json(struct cli_remote *r, const char *method, const char *path,
         json_t *body, json_t **out);
 
 /*
+ * Open, one cli_remote_json, close: the shape of most commands.  A NULL
+ * path (an argument too long for a request) is a usage error.
+ */
+int cli_call(struct cli *c, const char *method, const char *path, json_t *body,
+        json_t **out);
+
+/*
  * Request paths with escaped parts, bounded by CLI_REMOTE_PATH_MAX.
  * cli_path_init starts with a literal prefix ("/v1/sites/"), cli_path_seg
  * appends one percent-escaped path segment, cli_path_query appends

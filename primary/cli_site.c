@@ -264,7 +264,6 @@ print_site(json_t *s)
 static int
 cmd_site_list(struct cli *c, int argc, char **argv)
 {
-	struct cli_remote *r;
 	json_t *ans = NULL, *s;
 	char a[64], b[64], w[48], t[32], sn[256], im[256], wc[16];
 	size_t i;
@@ -273,11 +272,7 @@ cmd_site_list(struct cli *c, int argc, char **argv)
 	(void)argv;
 	if (argc != 1)
 		return cli_error(BL_EUSAGE, "usage: site list");
-	if ((rc = cli_remote_open(c, &r)) != 0)
-		return rc;
-	rc = cli_remote_json(r, "GET", "/v1/sites", NULL, &ans);
-	cli_remote_close(r);
-	if (rc != 0)
+	if ((rc = cli_call(c, "GET", "/v1/sites", NULL, &ans)) != 0)
 		return rc;
 	if (c->json)
 		return cli_json_out(ans);
@@ -301,18 +296,13 @@ cmd_site_list(struct cli *c, int argc, char **argv)
 static int
 cmd_site_show(struct cli *c, int argc, char **argv)
 {
-	struct cli_remote *r;
 	struct cli_path p;
 	json_t *ans = NULL;
 	int rc;
 
 	if (argc != 2 || argv[1][0] == '-')
 		return cli_error(BL_EUSAGE, "usage: site show NAME");
-	if ((rc = cli_remote_open(c, &r)) != 0)
-		return rc;
-	rc = cli_remote_json(
-	        r, "GET", site_path(&p, argv[1], NULL), NULL, &ans);
-	cli_remote_close(r);
+	rc = cli_call(c, "GET", site_path(&p, argv[1], NULL), NULL, &ans);
 	if (rc != 0)
 		return rc;
 	if (c->json)
@@ -411,17 +401,12 @@ cmd_site_set(struct cli *c, int argc, char **argv)
 static int
 cmd_site_rm(struct cli *c, int argc, char **argv)
 {
-	struct cli_remote *r;
 	struct cli_path p;
 	int rc;
 
 	if (argc != 2 || argv[1][0] == '-')
 		return cli_error(BL_EUSAGE, "usage: site rm NAME");
-	if ((rc = cli_remote_open(c, &r)) != 0)
-		return rc;
-	rc = cli_remote_json(
-	        r, "DELETE", site_path(&p, argv[1], NULL), NULL, NULL);
-	cli_remote_close(r);
+	rc = cli_call(c, "DELETE", site_path(&p, argv[1], NULL), NULL, NULL);
 	if (rc == 0 && !c->quiet && !c->json)
 		printf("removed site %s\n", argv[1]);
 	return rc;
