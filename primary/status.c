@@ -50,17 +50,29 @@ status_slot(struct primary *p, const char *id)
 	return s;
 }
 
+/* Does the catalog show a difference between reports a and b? */
+static int
+catalog_visible(json_t *a, json_t *b)
+{
+	return a == NULL ||
+	        !json_equal(
+	                json_object_get(a, "url"), json_object_get(b, "url")) ||
+	        !json_equal(json_object_get(a, "images"),
+	                json_object_get(b, "images"));
+}
+
 /* Store report (a reference is taken) as id's latest heartbeat. */
 int
 status_put(struct primary *p, const char *id, json_t *report)
 {
 	struct node_status *s = status_slot(p, id);
 	char path[1200], *txt;
-	int rc, was;
+	int rc, changed;
 
 	if (s == NULL)
 		return -ENOMEM;
-	was = status_healthy(s, time(NULL));
+	changed = !status_healthy(s, time(NULL)) ||
+	        catalog_visible(s->report, report);
 	json_decref(s->report);
 	s->report = json_incref(report);
 	s->seen = time(NULL);
@@ -68,13 +80,14 @@ status_put(struct primary *p, const char *id, json_t *report)
 	snprintf(path, sizeof(path), "%s/status/%s.json", p->state, id);
 	if ((txt = json_dumps(report, JSON_SORT_KEYS | JSON_COMPACT)) == NULL)
 		return -ENOMEM;
-	/* A heartbeat is soft state: no fsync needed for each one. */
 	rc = fs_write_atomic(path, txt, strlen(txt), 0644);
 	free(txt);
 	if (rc != 0)
 		log_warnx("%s: %s", path, bl_strerror(rc));
-	(void)was;
-	catalog_kick(p);
+	/* Most heartbeats change nothing a catalog shows: rebuild the held
+	 * catalogs only when health or what the node holds changed. */
+	if (changed)
+		catalog_kick(p);
 	return 0;
 }
 
