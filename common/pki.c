@@ -83,6 +83,17 @@ static const struct profile server_prof = {
         "server", server_exts, NELEM(server_exts)};
 static const struct profile node_prof = {"node", node_exts, NELEM(node_exts)};
 
+/* A node that serves child sites: also a TLS server under its address. */
+static const struct ext_def node_srv_exts[] = {
+        {NID_basic_constraints, "critical,CA:FALSE"},
+        {NID_key_usage, "critical,digitalSignature"},
+        {NID_ext_key_usage, "serverAuth,clientAuth"},
+        {NID_subject_key_identifier, "hash"},
+        {NID_authority_key_identifier, "keyid:always"},
+};
+static const struct profile node_srv_prof = {
+        "node", node_srv_exts, NELEM(node_srv_exts)};
+
 /* What issue_cert() needs to make one certificate. */
 struct issue {
 	const char *cn, *o;         /* subject CN and O (o may be NULL) */
@@ -688,8 +699,8 @@ csr_parse(const char *pem, size_t len, X509_REQ **out, char *why, size_t whylen)
 
 /* The node certificate for pub: CN=node_id, O=branchline-node, SAN URI. */
 static int
-node_issue(struct ca *ca, EVP_PKEY *pub, const char *node_id, int days,
-        X509 **out, char *why, size_t whylen)
+node_issue(struct ca *ca, EVP_PKEY *pub, const char *node_id, const char *host,
+        int days, X509 **out, char *why, size_t whylen)
 {
 	struct issue is = {.cn = node_id,
 	        .o = PKI_NODE_O,
@@ -703,8 +714,13 @@ node_issue(struct ca *ca, EVP_PKEY *pub, const char *node_id, int days,
 	int rc;
 
 	snprintf(uri, sizeof(uri), "%s%s", PKI_NODE_URI_PFX, node_id);
+	if (host != NULL)
+		is.prof = &node_srv_prof;
 	if ((san = GENERAL_NAMES_new()) == NULL ||
-	        san_push(san, GEN_URI, uri) < 0) {
+	        san_push(san, GEN_URI, uri) < 0 ||
+	        (host != NULL &&
+	                san_push(san, ip_valid(host) ? GEN_IPADD : GEN_DNS,
+	                        host) < 0)) {
 		rc = ossl_why(why, whylen, BL_ECRYPTO, "node subjectAltName");
 	} else {
 		is.san = san;
@@ -719,6 +735,16 @@ pki_csr_sign(const char *dir, const char *csr_pem, size_t len,
         const char *node_id, int days, char **cert_pem, size_t *cert_len,
         char serial_hex[PKI_SERIAL_HEX], char *why, size_t whylen)
 {
+	return pki_csr_sign_host(dir, csr_pem, len, node_id, NULL, days,
+	        cert_pem, cert_len, serial_hex, why, whylen);
+}
+
+int
+pki_csr_sign_host(const char *dir, const char *csr_pem, size_t len,
+        const char *node_id, const char *host, int days, char **cert_pem,
+        size_t *cert_len, char serial_hex[PKI_SERIAL_HEX], char *why,
+        size_t whylen)
+{
 	X509_REQ *req;
 	struct ca ca;
 	X509 *x;
@@ -730,13 +756,16 @@ pki_csr_sign(const char *dir, const char *csr_pem, size_t len,
 		return bl_why(why, whylen, BL_EFORMAT,
 		        "node id must be 1..%d of [a-z0-9-]",
 		        PKI_NODE_ID_MAX - 1);
+	if (host != NULL && !ip_valid(host) && !dns_valid(host))
+		return bl_why(why, whylen, BL_EFORMAT,
+		        "bad host name or address \"%.64s\"", host);
 	if ((rc = check_days(days, why, whylen)) < 0 ||
 	        (rc = csr_parse(csr_pem, len, &req, why, whylen)) < 0)
 		return rc;
 	if ((rc = ca_load(dir, &ca, why, whylen)) < 0)
 		goto out_free_req;
-	rc = node_issue(
-	        &ca, X509_REQ_get0_pubkey(req), node_id, days, &x, why, whylen);
+	rc = node_issue(&ca, X509_REQ_get0_pubkey(req), node_id, host, days,
+	        &x, why, whylen);
 	if (rc < 0)
 		goto out_free_ca;
 	if ((rc = cert_to_pem(x, cert_pem, cert_len)) < 0)

@@ -104,6 +104,16 @@ int pki_csr_sign(const char *dir, const char *csr_pem, size_t len,
         char serial_hex[PKI_SERIAL_HEX], char *why, size_t whylen);
 
 /*
+ * The same for a node that also serves (child sites, boot clients) at
+ * host, an IP address or DNS name (else BL_EFORMAT): the SAN adds it and
+ * the EKU is serverAuth and clientAuth.  host NULL: pki_csr_sign.
+ */
+int pki_csr_sign_host(const char *dir, const char *csr_pem, size_t len,
+        const char *node_id, const char *host, int days, char **cert_pem,
+        size_t *cert_len, char serial_hex[PKI_SERIAL_HEX], char *why,
+        size_t whylen);
+
+/*
  * The node id of cert from its SAN URI PKI_NODE_URI_PFX<id>, into id.
  * Does not verify cert: use it on a certificate the TLS layer (or
  * X509_verify_cert) has checked against ca.crt.  Returns 0, BL_ENOTFOUND

@@ -193,13 +193,39 @@ fail:
 	return rc;
 }
 
+int
+store_open_shared(struct store *base, struct store **out, char *why,
+        size_t whylen)
+{
+	struct store *s;
+	int rc;
+
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		return bl_why(why, whylen, -ENOMEM, "out of memory");
+	memcpy(s->dir, base->dir, sizeof(s->dir));
+	s->opts = base->opts;
+	s->chunker = base->chunker;
+	s->ix = base->ix;
+	s->ix_borrowed = 1;
+	memcpy(s->pub, base->pub, sizeof(s->pub));
+	s->have_pub = base->have_pub;
+	if ((rc = chunkstore_open_local(s->dir, 0, &s->cs)) != 0) {
+		free(s);
+		return bl_why(why, whylen, rc, "%s: %s", base->dir,
+		        bl_strerror(rc));
+	}
+	*out = s;
+	return 0;
+}
+
 void
 store_close(struct store *s)
 {
 	if (s == NULL)
 		return;
 	chunkstore_close(s->cs);
-	index_close(&s->ix);
+	if (!s->ix_borrowed)
+		index_close(&s->ix);
 	sign_key_free(s->key);
 	ZSTD_freeDCtx(s->zd);
 	free(s->zbuf);
@@ -608,6 +634,58 @@ unique_chunks(const struct manifest *m, struct idlen **out, size_t *n)
 			v[j++] = v[i];
 	*out = v;
 	*n = j;
+	return 0;
+}
+
+int
+store_put_image(struct store *s, MDB_txn *txn, const char *name,
+        uint32_t version, const uint8_t *raw, size_t len,
+        const struct index_image *img)
+{
+	uint8_t key[MANIFEST_NAME_MAX + 8], ival[56];
+	MDB_val k, d;
+	size_t klen;
+	int rc;
+
+	k.mv_size = 32;
+	k.mv_data = (void *)img->manifest_id;
+	d.mv_size = len;
+	d.mv_data = (void *)raw;
+	if ((rc = mdb_put(txn, s->ix.manifests, &k, &d, 0)) != 0)
+		return rc;
+	index_image_encode(img, ival);
+	if ((rc = index_image_key(name, version, key, sizeof(key), &klen)) != 0)
+		return rc;
+	k.mv_size = klen;
+	k.mv_data = key;
+	d.mv_size = sizeof(ival);
+	d.mv_data = ival;
+	return mdb_put(txn, s->ix.images, &k, &d, 0);
+}
+
+int
+store_unique_chunks(const struct manifest *m, uint8_t (**ids)[32],
+        uint32_t **lens, size_t *n)
+{
+	struct idlen *v;
+	size_t i;
+	int rc;
+
+	if ((rc = unique_chunks(m, &v, n)) != 0)
+		return rc;
+	*ids = malloc((*n ? *n : 1) * 32);
+	*lens = malloc((*n ? *n : 1) * sizeof(uint32_t));
+	if (*ids == NULL || *lens == NULL) {
+		free(*ids);
+		free(*lens);
+		free(v);
+		return -ENOMEM;
+	}
+	for (i = 0; i < *n; i++) {
+		memcpy((*ids)[i], v[i].id, 32);
+		(*lens)[i] = v[i].len;
+	}
+	free(v);
 	return 0;
 }
 

@@ -44,6 +44,7 @@ struct store {
 	struct sign_key *key; /* loaded on first signing need */
 	uint8_t pub[SIGN_PUB_LEN];
 	int have_pub;
+	int ix_borrowed; /* ix belongs to another struct store */
 	void *zd;      /* ZSTD_DCtx for reads, made on first use */
 	uint8_t *zbuf; /* scratch for compressed reads */
 };
@@ -69,6 +70,15 @@ int store_init(
 /* Open an existing store.  BL_ENOTFOUND when dir holds no store. */
 int store_open(const char *dir, struct store **out, char *why, size_t whylen);
 void store_close(struct store *s);
+
+/*
+ * A second handle on base's store for another thread of the same process:
+ * it shares base's LMDB environment (LMDB must not be opened twice in one
+ * process) and has its own scratch buffers and chunk file handles.  Close
+ * it before base.
+ */
+int store_open_shared(struct store *base, struct store **out, char *why,
+        size_t whylen);
 
 /*
  * Versions of name (all images when name is NULL), sorted by name then
@@ -210,6 +220,61 @@ int store_chunk_open(struct store *s, MDB_txn *txn, const uint8_t id[32],
 int store_republish(struct store *s, const char *name, uint32_t from,
         uint32_t *version, char *why, size_t whylen);
 
+/*
+ * Replication into a store (store_repl.c).  A distribution node fills its
+ * store from a source: chunks arrive one by one, are checked, written and
+ * indexed unreferenced but pinned under STORE_SESSION_REPL (a session no
+ * process owns, so gc and session reaping leave them alone); a manifest is
+ * published once every chunk it names is present, which adds the
+ * references and drops the pins.  The manifest keeps its source's version
+ * number and signature (the store's keys/signing.pub is the primary's).
+ */
+#define STORE_SESSION_REPL UINT64_MAX
+
+/* One chunk as a source sent it. */
+struct store_incoming {
+	uint8_t id[32];
+	int zstd;            /* data is a zstd frame of the content */
+	uint32_t size;       /* content bytes */
+	const uint8_t *data; /* as sent */
+	size_t len;
+};
+
+/*
+ * Check c: its content (decompressed when zstd) is size bytes whose
+ * SHA-256 is id.  0, BL_ECORRUPT (with why), BL_ETOOBIG or -ENOMEM.
+ */
+int store_chunk_check(struct store *s, const struct store_incoming *c,
+        char *why, size_t whylen);
+
+/*
+ * Mark in want[i] (1/0) which of ids[0..n) the index lacks; *nwant counts
+ * them.
+ */
+int store_missing(struct store *s, const uint8_t (*ids)[32], size_t n,
+        uint8_t *want, size_t *nwant);
+
+/*
+ * Store n checked chunks: files first (one syncfs for all), then one index
+ * transaction that records and pins them.  Chunks already present are
+ * skipped.  -ENOSPC when the disk is full (nothing of this call indexed).
+ */
+int store_ingest(struct store *s, const struct store_incoming *c, size_t n,
+        char *why, size_t whylen);
+
+/*
+ * Publish raw (a signed manifest) as name: its signature must
+ * verify with the store's public key and its name and version match;
+ * every chunk must be present (BL_EMISSING).  Idempotent when the same
+ * manifest is already published under that name and version; -EEXIST
+ * when another one is.
+ */
+int store_publish(struct store *s, const char *name, uint32_t version,
+        const uint8_t *raw, size_t len, char *why, size_t whylen);
+
+/* Drop every replication pin (chunks of abandoned images become garbage). */
+int store_repl_release(struct store *s);
+
 /* Internal to the store modules. */
 int store_load_key(struct store *s, char *why, size_t whylen);
 int store_session_begin(struct store *s, uint64_t *session, int *lockfd);
@@ -217,5 +282,13 @@ void store_session_end(struct store *s, uint64_t session, int lockfd);
 int store_reap_sessions(struct store *s, uint64_t *reaped);
 /* Distinct chunk ids of m, sorted; *ids malloc'd (caller frees). */
 int store_unique_ids(const struct manifest *m, uint8_t (**ids)[32], size_t *n);
+/* In txn: the signed manifest raw under img's id and the image record
+ * name@version.  An LMDB code. */
+int store_put_image(struct store *s, MDB_txn *txn, const char *name,
+        uint32_t version, const uint8_t *raw, size_t len,
+        const struct index_image *img);
+/* The same with each chunk's content length in (*lens)[i]. */
+int store_unique_chunks(const struct manifest *m, uint8_t (**ids)[32],
+        uint32_t **lens, size_t *n);
 
 #endif /* BL_STORE_H */

@@ -763,11 +763,11 @@ commit_txn(MDB_txn *txn, void *arg)
 	struct store *s = cc->s;
 	struct index_chunk c;
 	struct index_image img;
-	uint8_t key[MANIFEST_NAME_MAX + 8], ival[56], sk[8];
+	uint8_t sk[8];
 	char meta[MANIFEST_NAME_MAX + 8], hex[HASH_HEXLEN + 1];
-	MDB_val k, d;
+	MDB_val k;
 	uint64_t next = 1;
-	size_t i, klen;
+	size_t i;
 	int rc;
 
 	snprintf(meta, sizeof(meta), "next:%s", cc->name);
@@ -801,24 +801,13 @@ commit_txn(MDB_txn *txn, void *arg)
 		                         cc->session)) != 0))
 			return rc;
 	}
-	k.mv_size = 32;
-	k.mv_data = cc->mid;
-	d.mv_size = cc->enclen;
-	d.mv_data = cc->enc;
-	if ((rc = mdb_put(txn, s->ix.manifests, &k, &d, 0)) != 0)
-		return rc;
 	memcpy(img.manifest_id, cc->mid, 32);
 	img.created = cc->m.created;
 	img.size = cc->size;
 	img.nfiles = cc->m.nfiles;
 	img.nchunks = (uint32_t)cc->nchunks;
-	index_image_encode(&img, ival);
-	index_image_key(cc->name, cc->m.version, key, sizeof(key), &klen);
-	k.mv_size = klen;
-	k.mv_data = key;
-	d.mv_size = sizeof(ival);
-	d.mv_data = ival;
-	if ((rc = mdb_put(txn, s->ix.images, &k, &d, 0)) != 0)
+	if ((rc = store_put_image(s, txn, cc->name, cc->m.version, cc->enc,
+	             cc->enclen, &img)) != 0)
 		return rc;
 	if ((rc = index_meta_put_u64(&s->ix, txn, meta, next + 1)) != 0)
 		return rc;

@@ -13,7 +13,15 @@ static const struct conf_key dist_keys[] = {
                 sizeof(((struct dist_conf *)0)->state_dir), 0, 0},
         {"primary_url", CONF_STR, offsetof(struct dist_conf, primary_url),
                 sizeof(((struct dist_conf *)0)->primary_url), 0, 0},
+        {"bind", CONF_STR, offsetof(struct dist_conf, bind),
+                sizeof(((struct dist_conf *)0)->bind), 0, 0},
         {"port", CONF_U64, offsetof(struct dist_conf, port), 0, 1, 65535},
+        {"url", CONF_STR, offsetof(struct dist_conf, url),
+                sizeof(((struct dist_conf *)0)->url), 0, 0},
+        {"connections", CONF_U64, offsetof(struct dist_conf, connections), 0,
+                1, 16},
+        {"gc_grace", CONF_U64, offsetof(struct dist_conf, gc_grace), 0, 0,
+                365 * 86400},
         {"log_level", CONF_U64, offsetof(struct dist_conf, log_level), 0, 0, 2},
 };
 
@@ -25,7 +33,10 @@ dist_conf_load(const char *path, struct dist_conf *dc, char *why, size_t whylen)
 	memset(dc, 0, sizeof(*dc));
 	snprintf(dc->state_dir, sizeof(dc->state_dir),
 	        "/var/lib/branchline-dist");
-	dc->port = 8443;
+	snprintf(dc->bind, sizeof(dc->bind), "0.0.0.0");
+	dc->port = 8444;
+	dc->connections = 4;
+	dc->gc_grace = 86400;
 	dc->log_level = 1;
 	rc = conf_load(path, dist_keys,
 	        sizeof(dist_keys) / sizeof(dist_keys[0]), dc, why, whylen);
@@ -40,5 +51,8 @@ dist_conf_load(const char *path, struct dist_conf *dc, char *why, size_t whylen)
 	if (strncmp(dc->primary_url, "https://", 8) != 0)
 		return bl_why(why, whylen, BL_EFORMAT,
 		        "%s: primary_url must start with https://", path);
+	if (dc->url[0] != '\0' && strncmp(dc->url, "https://", 8) != 0)
+		return bl_why(why, whylen, BL_EFORMAT,
+		        "%s: url must start with https://", path);
 	return 0;
 }

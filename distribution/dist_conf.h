@@ -9,8 +9,12 @@
 
 struct dist_conf {
 	char state_dir[1024];  /* local store, node key and certificate */
-	char primary_url[512]; /* https://host:port of the upstream */
-	uint64_t port;         /* HTTPS port for boot files and children */
+	char primary_url[512]; /* https://host:port of the primary */
+	char bind[64];         /* address the server listens on */
+	uint64_t port;         /* HTTPS port for child sites (and boot files) */
+	char url[512];         /* how children reach us; "" = not a parent */
+	uint64_t connections;  /* parallel batch streams per source */
+	uint64_t gc_grace;     /* seconds an unassigned image is kept */
 	uint64_t log_level;    /* 0 warnings, 1 info, 2 debug */
 };
 

@@ -21,6 +21,7 @@
 #include "error.h"
 #include "hash.h"
 #include "log.h"
+#include "pki.h"
 #include "server.h"
 
 #define TOKEN_TTL_DEFAULT 86400
@@ -254,6 +255,23 @@ ttl_arg(struct reqctx *c, json_t *b, json_int_t *ttl)
 	return 0;
 }
 
+/* SHA-256 of the CA certificate (hex) into fpr; "" if unreadable. */
+static const char *
+ca_fingerprint(struct primary *p, char fpr[PKI_FPR_HEX])
+{
+	char path[1100], why[256];
+	X509 *x;
+
+	fpr[0] = '\0';
+	snprintf(path, sizeof(path), "%s/pki/ca.crt", p->state);
+	if (pki_load_cert_file(path, &x, why, sizeof(why)) != 0)
+		return fpr;
+	if (pki_cert_fingerprint(x, fpr) != 0)
+		fpr[0] = '\0';
+	X509_free(x);
+	return fpr;
+}
+
 static void
 node_add(struct reqctx *c)
 {
@@ -262,6 +280,7 @@ node_add(struct reqctx *c)
 	json_int_t ttl = TOKEN_TTL_DEFAULT;
 	const char *site;
 	char tok[PRIMARY_TOKEN_LEN + 1], path[256], msg[320], *txt;
+	char fpr[PKI_FPR_HEX];
 	uint8_t r[4];
 
 	if (b == NULL)
@@ -293,9 +312,11 @@ node_add(struct reqctx *c)
 	snprintf(msg, sizeof(msg), "node token %s for site %s", t.name, site);
 	if (commit1(c, path, txt, msg) == 0)
 		reply_json(c, 201,
-		        json_pack("{s:s,s:s,s:s,s:I}", "token", tok, "name",
-		                t.name, "site", site, "expires",
-		                (json_int_t)t.expires));
+		        json_pack("{s:s,s:s,s:s,s:I,s:s,s:s}", "token", tok,
+		                "name", t.name, "site", site, "expires",
+		                (json_int_t)t.expires, "ca_sha256",
+		                ca_fingerprint(c->p, fpr), "primary",
+		                c->p->conf.url));
 	free(txt);
 out:
 	json_decref(b);

@@ -162,11 +162,20 @@ cmd_node_add(struct cli *c, int argc, char **argv)
 
 	rc = token_post(c, argc, argv, "node add SITE [--expires SECONDS]",
 	        "site", "/v1/nodes", 60, &site, &ans);
-	if (ans != NULL && !c->quiet)
+	if (ans != NULL && !c->quiet) {
+		char fpr[80], url[600];
+
 		fprintf(stderr,
 		        "branchline: one-time enrollment token for a node of "
 		        "site %s, valid until %s; it is not shown again\n",
 		        site, cli_jtime(ans, "expires", t));
+		fprintf(stderr,
+		        "branchline: on the node run\n  branchline-dist enroll "
+		        "--primary %s --ca-sha256 %s --token TOKEN --state DIR "
+		        "[--url https://NODE-ADDRESS:8444]\n",
+		        cli_jstr(ans, "primary", url, sizeof(url)),
+		        cli_jstr(ans, "ca_sha256", fpr, sizeof(fpr)));
+	}
 	json_decref(ans);
 	return rc;
 }

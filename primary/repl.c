@@ -2,10 +2,8 @@
  * repl.c - the replication source: enrollment, site catalogs (long-poll),
  * manifests, chunks one by one and in streamed batches, and heartbeats.
  *
- * A batch answer is written as it drains: at most BATCH_QUEUE bytes of
- * frames wait in the connection's output at a time, each chunk added as
- * a file segment (evbuffer_add_file), so no image is ever held in memory
- * and a slow link only slows its own stream.
+ * Batches are parsed and streamed by common/batchsrv.c; this file adds
+ * the node's authentication and its replication window.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -20,6 +18,7 @@
 #include <jansson.h>
 #include <openssl/rand.h>
 
+#include "batchsrv.h"
 #include "error.h"
 #include "fsutil.h"
 #include "hash.h"
@@ -28,8 +27,6 @@
 #include "schedule.h"
 #include "server.h"
 
-#define BATCH_QUEUE   (2u << 20) /* frame bytes queued per batch stream */
-#define BATCH_HDR     44
 #define NODE_CERT_DAYS 825
 
 /*
@@ -113,6 +110,52 @@ enroll_answer(struct primary *p, const struct cfg_node *n, const char *cert)
 	return o;
 }
 
+/*
+ * The CA certificate, for anyone: a new node checks it against the
+ * SHA-256 fingerprint its operator was given before it trusts it.
+ */
+void
+repl_ca(struct reqctx *c)
+{
+	char path[1100];
+	uint8_t *ca = NULL;
+	size_t len = 0;
+
+	snprintf(path, sizeof(path), "%s/pki/ca.crt", c->p->state);
+	if (fs_read_file(path, 1u << 16, &ca, &len) != 0) {
+		reply_error(c, 500, "cannot read the CA certificate");
+		return;
+	}
+	reply_bytes(c->req, "application/x-pem-file", ca, len);
+	free(ca);
+}
+
+/*
+ * The host of an https://HOST[:PORT][/...] URL into host[cap]: the name a
+ * serving node's certificate must carry.  0, or -1 when url is not such.
+ */
+static int
+url_host(const char *url, char *host, size_t cap)
+{
+	const char *p, *e;
+	size_t n;
+
+	if (strncmp(url, "https://", 8) != 0)
+		return -1;
+	p = url + 8;
+	if (*p == '[') {
+		if ((e = strchr(++p, ']')) == NULL)
+			return -1;
+	} else
+		e = p + strcspn(p, ":/");
+	n = (size_t)(e - p);
+	if (n == 0 || n >= cap)
+		return -1;
+	memcpy(host, p, n);
+	host[n] = '\0';
+	return 0;
+}
+
 void
 repl_enroll(struct reqctx *c)
 {
@@ -122,8 +165,8 @@ repl_enroll(struct reqctx *c)
 	struct cfg_node n;
 	struct cfg_change ch[2];
 	json_t *b = body_json(c), *ans;
-	const char *tokstr, *csr;
-	char *cert = NULL, *nodejs = NULL, tpath[256], npath[256], msg[200];
+	const char *tokstr, *csr, *url;
+	char host[256], *cert = NULL, *nodejs = NULL, tpath[256], npath[256], msg[200];
 	char pki[1100], why[512];
 	uint8_t r[6];
 	size_t certlen;
@@ -133,8 +176,14 @@ repl_enroll(struct reqctx *c)
 		return;
 	tokstr = json_string_value(json_object_get(b, "token"));
 	csr = json_string_value(json_object_get(b, "csr"));
+	url = json_string_value(json_object_get(b, "url"));
 	if (tokstr == NULL || csr == NULL) {
 		reply_error(c, 400, "enroll needs \"token\" and \"csr\"");
+		goto out;
+	}
+	if (url != NULL && url[0] != '\0' &&
+	        url_host(url, host, sizeof(host)) != 0) {
+		reply_error(c, 400, "url: must be https://HOST[:PORT]");
 		goto out;
 	}
 	if ((t = enroll_token(p, tokstr)) == NULL) {
@@ -157,8 +206,10 @@ repl_enroll(struct reqctx *c)
 	snprintf(n.site, sizeof(n.site), "%s", tok.site);
 	n.enrolled = time(NULL);
 	snprintf(pki, sizeof(pki), "%s/pki", p->state);
-	if ((rc = pki_csr_sign(pki, csr, strlen(csr), n.id, NODE_CERT_DAYS,
-	             &cert, &certlen, n.serial, why, sizeof(why))) != 0) {
+	if ((rc = pki_csr_sign_host(pki, csr, strlen(csr), n.id,
+	             url != NULL && url[0] != '\0' ? host : NULL,
+	             NODE_CERT_DAYS, &cert, &certlen, n.serial, why,
+	             sizeof(why))) != 0) {
 		reply_error(c, 400, "csr: %s", why);
 		goto out;
 	}
@@ -281,194 +332,28 @@ repl_chunk(struct reqctx *c)
 
 /* --- batches --------------------------------------------------------- */
 
-struct batch {
-	struct primary *p;
-	struct evhttp_request *req;
-	struct evhttp_connection *evcon;
-	uint8_t (*ids)[32];
-	size_t n, next;
-	uint64_t bytes;
-	char who[64];
-};
-
-static void batch_pump(struct batch *b);
-
-static void
-batch_free(struct batch *b)
-{
-	if (b->evcon != NULL)
-		evhttp_connection_set_closecb(b->evcon, NULL, NULL);
-	free(b->ids);
-	free(b);
-}
-
-static void
-batch_closed(struct evhttp_connection *evcon, void *arg)
-{
-	struct batch *b = arg;
-
-	(void)evcon;
-	log_info("%s: batch stream closed by the peer after %zu of %zu chunks",
-	        b->who, b->next, b->n);
-	/* libevent 2.1 detaches an unfinished reply's request from a dying
-	 * connection: then it is ours to free. */
-	if (evhttp_request_get_connection(b->req) == NULL)
-		evhttp_request_free(b->req);
-	b->evcon = NULL;
-	batch_free(b);
-}
-
-static void
-batch_sent(struct evhttp_connection *evcon, void *arg)
-{
-	(void)evcon;
-	batch_pump(arg);
-}
-
-static void
-put_u32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
-
-/* One frame for ids[i] into out. */
-static void
-batch_frame(struct batch *b, MDB_txn *txn, size_t i, struct evbuffer *out)
-{
-	uint8_t hdr[BATCH_HDR];
-	struct index_chunk rec;
-	int fd, rc;
-
-	memset(hdr, 0, sizeof(hdr));
-	memcpy(hdr, b->ids[i], 32);
-	rc = store_chunk_open(b->p->store, txn, b->ids[i], &rec, &fd);
-	if (rc != 0) {
-		char hex[65];
-
-		hash_hex(b->ids[i], 32, hex);
-		if (rc != BL_ENOTFOUND)
-			log_warnx("%s: batch chunk %s: %s", b->who, hex,
-			        bl_strerror(rc));
-		hdr[32] = 1;
-		evbuffer_add(out, hdr, sizeof(hdr));
-		return;
-	}
-	hdr[33] = (rec.flags & INDEX_CHUNK_ZSTD) ? 1 : 0;
-	put_u32(hdr + 36, rec.size);
-	put_u32(hdr + 40, rec.stored);
-	evbuffer_add(out, hdr, sizeof(hdr));
-	if (evbuffer_add_file(out, fd, 0, rec.stored) != 0)
-		close(fd);
-	b->bytes += rec.stored;
-}
-
-static void
-batch_pump(struct batch *b)
-{
-	struct evbuffer *out;
-	size_t queued = 0;
-	MDB_txn *txn = NULL;
-
-	if (b->next == b->n) {
-		evhttp_send_reply_end(b->req);
-		log_debug("%s: batch of %zu chunks, %" PRIu64 " bytes", b->who,
-		        b->n, b->bytes);
-		batch_free(b);
-		return;
-	}
-	if ((out = evbuffer_new()) == NULL)
-		return;
-	(void)index_read_begin(&b->p->store->ix, &txn);
-	while (b->next < b->n && queued < BATCH_QUEUE) {
-		size_t before = evbuffer_get_length(out);
-
-		batch_frame(b, txn, b->next++, out);
-		queued += evbuffer_get_length(out) - before;
-	}
-	if (txn != NULL)
-		mdb_txn_abort(txn);
-	evhttp_send_reply_chunk_with_cb(b->req, out, batch_sent, b);
-	evbuffer_free(out);
-}
-
-/* Parse hex id lines; 0 or an error message. */
-static int
-batch_parse(struct evbuffer *in, struct batch *b, char *why, size_t whylen)
-{
-	size_t len = evbuffer_get_length(in), pos = 0, cap;
-	const char *s = (const char *)evbuffer_pullup(in, -1);
-
-	cap = len / 64 + 1;
-	if (cap > PRIMARY_BATCH_MAX + 1)
-		cap = PRIMARY_BATCH_MAX + 1;
-	if ((b->ids = calloc(cap, 32)) == NULL)
-		return bl_why(why, whylen, -ENOMEM, "out of memory");
-	while (pos < len) {
-		size_t e = pos;
-
-		while (e < len && s[e] != '\n')
-			e++;
-		if (e > pos && s[e - 1] == '\r')
-			e--; /* tolerate CRLF line ends */
-		if (e > pos) {
-			if (b->n == PRIMARY_BATCH_MAX)
-				return bl_why(why, whylen, BL_ETOOBIG,
-				        "more than %d ids in one batch",
-				        PRIMARY_BATCH_MAX);
-			char line[65];
-
-			memcpy(line, s + pos, e - pos < 64 ? e - pos : 64);
-			line[e - pos < 64 ? e - pos : 64] = '\0';
-			if (e - pos != 64 ||
-			        hash_unhex(line, b->ids[b->n], 32) != 0)
-				return bl_why(why, whylen, BL_EFORMAT,
-				        "line %zu: '%s' is not a chunk id",
-				        b->n + 1, line);
-			b->n++;
-		}
-		pos = e;
-		while (pos < len && (s[pos] == '\r' || s[pos] == '\n'))
-			pos++;
-	}
-	return 0;
-}
-
 void
 repl_batch(struct reqctx *c)
 {
 	struct evbuffer *in = evhttp_request_get_input_buffer(c->req);
-	struct batch *b;
+	size_t len = evbuffer_get_length(in), n;
+	uint8_t (*ids)[32];
 	char why[256];
 	int rc;
 
-	if (evbuffer_get_length(in) > (size_t)PRIMARY_BATCH_MAX * 66) {
-		reply_error(c, 413, "a batch names at most %d ids",
-		        PRIMARY_BATCH_MAX);
+	if (len > BATCH_BODY_MAX) {
+		reply_error(c, 413, "a batch names at most %d ids", BATCH_MAX);
 		return;
 	}
 	if (refuse_closed(c) != 0)
 		return;
-	if ((b = calloc(1, sizeof(*b))) == NULL) {
-		reply_error(c, 503, "out of memory");
-		return;
-	}
-	if ((rc = batch_parse(in, b, why, sizeof(why))) != 0) {
-		batch_free(b);
+	if ((rc = batch_parse(evbuffer_pullup(in, -1), len, &ids, &n, why,
+	             sizeof(why))) != 0) {
 		reply_error(c, http_status_of(rc), "%s", why);
 		return;
 	}
-	b->p = c->p;
-	b->req = c->req;
-	snprintf(b->who, sizeof(b->who), "%s", c->who);
-	b->evcon = evhttp_request_get_connection(c->req);
-	evhttp_connection_set_closecb(b->evcon, batch_closed, b);
-	evhttp_add_header(evhttp_request_get_output_headers(c->req),
-	        "Content-Type", "application/vnd.branchline.chunks");
-	evhttp_send_reply_start(c->req, 200, "OK");
-	batch_pump(b);
+	if (batch_serve(c->p->store, c->req, ids, n, c->who) != 0)
+		reply_error(c, 503, "out of memory");
 }
 
 /* --- heartbeats ------------------------------------------------------ */

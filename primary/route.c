@@ -21,6 +21,7 @@ struct route {
 
 static const struct route routes[] = {
         {"/v1/openapi.json", RM_GET | RM_HEAD, R_OPENAPI, RA_NONE},
+        {"/v1/ca.crt", RM_GET | RM_HEAD, R_CA, RA_NONE},
         {"/v1/images", RM_GET, R_IMAGES, RA_TOKEN},
         {"/v1/images/{name}", RM_GET | RM_DELETE, R_IMAGE, RA_TOKEN},
         {"/v1/images/{name}/versions", RM_GET, R_IMAGE_VERSIONS, RA_TOKEN},

@@ -30,6 +30,7 @@ enum route_auth {
 
 enum route_id {
 	R_OPENAPI,
+	R_CA,
 	R_IMAGES,
 	R_IMAGE,
 	R_IMAGE_VERSIONS,

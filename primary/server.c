@@ -25,89 +25,16 @@
 #include <openssl/x509.h>
 
 #include "error.h"
+#include "httpsrv.h"
 #include "log.h"
 #include "pki.h"
 #include "server.h"
 
-#define HEADERS_MAX  (16u << 10)
-#define IDLE_TIMEOUT 30
-
-static struct bufferevent *
-tls_bevcb(struct event_base *base, void *arg)
-{
-	struct primary *p = arg;
-	SSL *ssl;
-
-	if ((ssl = SSL_new(p->ssl)) == NULL)
-		return NULL;
-	return bufferevent_openssl_socket_new(base, -1, ssl,
-	        BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
-}
 
 int
 http_status_of(int err)
 {
-	switch (err) {
-	case BL_ENOTFOUND:
-	case -ENOENT:
-		return 404;
-	case BL_EFORMAT:
-	case BL_EUSAGE:
-	case BL_EVERSION:
-	case BL_ESIG:
-		return 400;
-	case BL_ETOOBIG:
-		return 413;
-	case BL_EBUSY:
-	case BL_ECHANGED:
-		return 409;
-	case -ENOSPC:
-	case BL_EMAPFULL:
-		return 507;
-	}
-	return 500;
-}
-
-static const char *
-reason_of(int status)
-{
-	switch (status) {
-	case 200:
-		return "OK";
-	case 201:
-		return "Created";
-	case 202:
-		return "Accepted";
-	case 204:
-		return "No Content";
-	case 206:
-		return "Partial Content";
-	case 304:
-		return "Not Modified";
-	case 400:
-		return "Bad Request";
-	case 401:
-		return "Unauthorized";
-	case 403:
-		return "Forbidden";
-	case 404:
-		return "Not Found";
-	case 405:
-		return "Method Not Allowed";
-	case 409:
-		return "Conflict";
-	case 412:
-		return "Precondition Failed";
-	case 413:
-		return "Payload Too Large";
-	case 429:
-		return "Too Many Requests";
-	case 503:
-		return "Service Unavailable";
-	case 507:
-		return "Insufficient Storage";
-	}
-	return status < 500 ? "Client Error" : "Internal Server Error";
+	return httpsrv_status_of(err);
 }
 
 void
@@ -129,7 +56,7 @@ reply_json(struct reqctx *c, int status, json_t *v)
 	free(s);
 	evhttp_add_header(evhttp_request_get_output_headers(c->req),
 	        "Content-Type", "application/json");
-	evhttp_send_reply(c->req, status, reason_of(status), b);
+	evhttp_send_reply(c->req, status, httpsrv_reason(status), b);
 	evbuffer_free(b);
 }
 
@@ -139,16 +66,10 @@ reply_error(struct reqctx *c, int status, const char *fmt, ...)
 	char msg[1024];
 	va_list ap;
 
-	char *q;
-
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	/* Messages may quote the peer's bytes: keep them printable ASCII,
-	 * which is also valid UTF-8 for the JSON body. */
-	for (q = msg; *q != '\0'; q++)
-		if ((unsigned char)*q < 0x20 || (unsigned char)*q > 0x7e)
-			*q = '?';
+	httpsrv_sanitize(msg); /* it may quote the peer's bytes */
 	log_warnx("%s %s %s: %d %s", c->peer,
 	        route_method_name(c->m.method ? c->m.method : 0),
 	        evhttp_request_get_uri(c->req), status, msg);
@@ -161,24 +82,13 @@ void
 reply_bytes(struct evhttp_request *req, const char *type, const void *data,
         size_t len)
 {
-	struct evbuffer *b = evbuffer_new();
-
-	if (b == NULL || evbuffer_add(b, data, len) != 0) {
-		if (b != NULL)
-			evbuffer_free(b);
-		evhttp_send_error(req, 503, NULL);
-		return;
-	}
-	evhttp_add_header(
-	        evhttp_request_get_output_headers(req), "Content-Type", type);
-	evhttp_send_reply(req, 200, "OK", b);
-	evbuffer_free(b);
+	httpsrv_reply_bytes(req, type, data, len);
 }
 
 void
 reply_empty(struct reqctx *c, int status)
 {
-	evhttp_send_reply(c->req, status, reason_of(status), NULL);
+	evhttp_send_reply(c->req, status, httpsrv_reason(status), NULL);
 }
 
 json_t *
@@ -298,20 +208,15 @@ auth_token(struct reqctx *c)
 static int
 auth_node(struct reqctx *c)
 {
-	struct evhttp_connection *evcon =
-	        evhttp_request_get_connection(c->req);
-	struct bufferevent *bev = evhttp_connection_get_bufferevent(evcon);
-	SSL *ssl = bufferevent_openssl_get_ssl(bev);
-	X509 *cert = ssl ? SSL_get0_peer_certificate(ssl) : NULL;
-	char id[PKI_NODE_ID_MAX + 1], serial[41];
+	char id[PKI_NODE_ID_MAX + 1], serial[PKI_SERIAL_HEX];
 	const struct cfg_node *n;
+	int rc = httpsrv_peer_node(c->req, id, serial);
 
-	if (cert == NULL || SSL_get_verify_result(ssl) != X509_V_OK) {
+	if (rc == BL_ENOTFOUND || rc == BL_ESIG) {
 		reply_error(c, 401, "a node client certificate is required");
 		return -1;
 	}
-	if (pki_cert_node_id(cert, id) != 0 ||
-	        pki_cert_serial_hex(cert, serial) != 0) {
+	if (rc != 0) {
 		reply_error(c, 401, "the client certificate names no node");
 		return -1;
 	}
@@ -329,6 +234,9 @@ static void
 dispatch(struct reqctx *c)
 {
 	switch (c->m.id) {
+	case R_CA:
+		repl_ca(c);
+		break;
 	case R_OPENAPI:
 	case R_IMAGES:
 	case R_IMAGE:
@@ -389,18 +297,6 @@ dispatch(struct reqctx *c)
 }
 
 static void
-peer_name(struct evhttp_request *req, char *buf, size_t len)
-{
-	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
-	char *addr = NULL;
-	uint16_t port = 0;
-
-	if (evcon != NULL)
-		evhttp_connection_get_peer(evcon, &addr, &port);
-	snprintf(buf, len, "%s:%u", addr ? addr : "?", port);
-}
-
-static void
 on_request(struct evhttp_request *req, void *arg)
 {
 	struct reqctx c;
@@ -412,7 +308,7 @@ on_request(struct evhttp_request *req, void *arg)
 	memset(&c, 0, sizeof(c));
 	c.p = arg;
 	c.req = req;
-	peer_name(req, c.peer, sizeof(c.peer));
+	httpsrv_peer_name(req, c.peer, sizeof(c.peer));
 	if (path == NULL)
 		path = "";
 	rc = route_match(method_of(req), path, strlen(path), &c.m);
@@ -457,11 +353,11 @@ server_start(struct primary *p, char *why, size_t whylen)
 		return BL_ECRYPTO;
 	if ((p->http = evhttp_new(p->base)) == NULL)
 		return bl_why(why, whylen, -ENOMEM, "evhttp_new failed");
-	evhttp_set_bevcb(p->http, tls_bevcb, p);
+	evhttp_set_bevcb(p->http, httpsrv_tls_bevcb, p->ssl);
 	evhttp_set_gencb(p->http, on_request, p);
 	evhttp_set_max_body_size(p->http, PRIMARY_BODY_MAX);
-	evhttp_set_max_headers_size(p->http, HEADERS_MAX);
-	evhttp_set_timeout(p->http, IDLE_TIMEOUT);
+	evhttp_set_max_headers_size(p->http, HTTPSRV_HEADERS_MAX);
+	evhttp_set_timeout(p->http, HTTPSRV_IDLE_TIMEOUT);
 	evhttp_set_allowed_methods(p->http,
 	        EVHTTP_REQ_GET | EVHTTP_REQ_HEAD | EVHTTP_REQ_POST |
 	                EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE);

@@ -358,11 +358,13 @@ check "enrollment answer: node id, site, CA, signing key" \
 	jqt '(.node_id | test("^[a-z0-9-]{1,63}$")) and .site == "branch-a" and (.ca | test("BEGIN CERTIFICATE")) and (.signing_key | test("^[0-9a-f]{64}$"))' "$T/enroll.json"
 ck "the answer's CA is ca.crt" 'jq -j .ca "$T/enroll.json" | cmp -s - "$CA"'
 openssl x509 -in "$T/n1.crt" -noout -ext subjectAltName >"$T/out" 2>&1 || true
-check "certificate SAN is URI:urn:branchline:node:$N1" grep -q "URI:urn:branchline:node:$N1\$" "$T/out"
+check "certificate SAN is URI:urn:branchline:node:$N1 and the node's address" \
+	grep -q "URI:urn:branchline:node:$N1, IP Address:10.1.0.5\$" "$T/out"
 subj=$(openssl x509 -in "$T/n1.crt" -noout -subject -nameopt RFC2253 2>&1)
 ck "the CSR's subject CN=admin is ignored ($subj)" '[[ "$subj" != *admin* && "$subj" == *CN=$N1* ]]'
 openssl x509 -in "$T/n1.crt" -noout -ext extendedKeyUsage >"$T/out" 2>&1 || true
-ck "certificate is for client auth only" 'grep -q "TLS Web Client Authentication" "$T/out" && ! grep -q "Server Authentication" "$T/out"'
+ck "certificate is for client auth, and server auth at its url (child sites)" \
+	'grep -q "TLS Web Server Authentication, TLS Web Client Authentication" "$T/out"'
 ck "the certificate's key is the CSR's key" \
 	'[ "$(openssl x509 -in "$T/n1.crt" -noout -pubkey)" = "$(openssl pkey -in "$T/n1.key" -pubout)" ]'
 expect_exit 0 "openssl verify -CAfile ca.crt node.crt" openssl verify -CAfile "$CA" -purpose sslclient "$T/n1.crt"

@@ -17,7 +17,9 @@
 	X(site)                                                                \
 	X(pki)                                                                 \
 	X(cfgrepo)                                                             \
-	X(route)
+	X(route)                                                               \
+	X(repl)                                                                \
+	X(batch)
 
 #define BL_DECLARE(name) int test_##name##_register(void);
 BL_TEST_SUITES(BL_DECLARE)

@@ -332,6 +332,33 @@ test_csr_sign(void)
 	CU_ASSERT_EQUAL(strlen(id), 63);
 	CU_ASSERT(chains(ca, x, X509_PURPOSE_SSL_CLIENT));
 	X509_free(x);
+	/* A node that serves child sites: its address in the SAN, both
+	 * purposes; a bad host is refused. */
+	{
+		char *csr, *crt, why[256];
+		size_t len, clen;
+
+		CU_ASSERT_EQUAL_FATAL(pki_csr_new(k, NULL, &csr, &len), 0);
+		CU_ASSERT_EQUAL(pki_csr_sign_host(ours, csr, len, "node-9",
+		                        "10.1.2.3", DAYS, &crt, &clen, NULL, why,
+		                        sizeof(why)),
+		        0);
+		CU_ASSERT_EQUAL_FATAL(
+		        pki_load_cert_pem(crt, clen, &x, why, sizeof(why)), 0);
+		CU_ASSERT(chains(ca, x, X509_PURPOSE_SSL_SERVER));
+		CU_ASSERT(chains(ca, x, X509_PURPOSE_SSL_CLIENT));
+		CU_ASSERT_EQUAL(X509_check_ip_asc(x, "10.1.2.3", 0), 1);
+		CU_ASSERT_EQUAL(X509_check_ip_asc(x, "10.1.2.4", 0), 0);
+		CU_ASSERT_EQUAL(pki_cert_node_id(x, id), 0);
+		CU_ASSERT_STRING_EQUAL(id, "node-9");
+		X509_free(x);
+		free(crt);
+		CU_ASSERT_EQUAL(pki_csr_sign_host(ours, csr, len, "node-9",
+		                        "bad host!", DAYS, &crt, &clen, NULL,
+		                        why, sizeof(why)),
+		        BL_EFORMAT);
+		free(csr);
+	}
 	EVP_PKEY_free(k);
 	X509_free(ca);
 }
