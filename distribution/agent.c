@@ -104,6 +104,30 @@ agent_mark(struct agent *a, const uint8_t id[32], int st)
 }
 
 void
+agent_chunk_bad(struct agent *a, const uint8_t id[32], const char *src,
+        const char *why)
+{
+	char hex[65];
+	size_t i;
+	long k;
+
+	hash_hex(id, 32, hex);
+	for (i = 0; i < a->nimgs; i++) {
+		struct img *im = &a->imgs[i];
+
+		if (im->ids == NULL || (k = find_id(im, id)) < 0)
+			continue;
+		if (im->fails[k] < 255)
+			im->fails[k]++;
+		if (im->fails[k] >= AGENT_MAX_FAILS)
+			agent_image_failed(a, im,
+			        "chunk %s failed verification %d times from %s "
+			        "(%s)",
+			        hex, (int)im->fails[k], src, why);
+	}
+}
+
+void
 agent_image_failed(struct agent *a, struct img *im, const char *fmt, ...)
 {
 	va_list ap;
@@ -609,8 +633,6 @@ window_now(struct agent *a)
 			        "opens in %d min",
 			        until);
 	}
-	if (a->rate == 0 && in)
-		a->rate = 0; /* an uncapped window */
 }
 
 /* --- status ----------------------------------------------------------- */

@@ -63,12 +63,6 @@ struct img {
 	time_t started;
 };
 
-/* A verified chunk waiting for the next ingest. */
-struct pend {
-	struct store_incoming in;
-	uint8_t *buf;
-};
-
 struct agent {
 	struct dist *d;
 	struct store *s;
@@ -113,7 +107,8 @@ struct agent {
 	uint64_t rx_hist[8]; /* bytes per second, ring */
 	uint64_t rx_sec;
 	/* ingest */
-	struct pend *pend;
+	struct store_incoming *pend; /* verified, waiting for the next
+	                                ingest; each data is malloc'd */
 	size_t npend, pendcap;
 	uint64_t pend_bytes, pend_since_ms;
 	time_t disk_until;
@@ -130,6 +125,9 @@ uint64_t agent_now_ms(void);
 void agent_set_reason(struct img *im, const char *fmt, ...)
         __attribute__((format(printf, 2, 3)));
 void agent_mark(struct agent *a, const uint8_t id[32], int st);
+/* One more bad copy of chunk id from src: the third fails its images. */
+void agent_chunk_bad(struct agent *a, const uint8_t id[32], const char *src,
+        const char *why);
 void agent_image_failed(struct agent *a, struct img *im, const char *fmt, ...)
         __attribute__((format(printf, 3, 4)));
 void agent_source_failed(struct agent *a, const char *src);

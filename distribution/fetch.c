@@ -278,11 +278,12 @@ fetch_status(struct agent *a, char *body)
 static void
 pend_add(struct agent *a, const struct frame_rd *r)
 {
-	struct pend *p;
+	struct store_incoming *p;
+	uint8_t *buf;
 
 	if (a->npend == a->pendcap) {
 		size_t nc = a->pendcap ? a->pendcap * 2 : 256;
-		struct pend *np = realloc(a->pend, nc * sizeof(*np));
+		struct store_incoming *np = realloc(a->pend, nc * sizeof(*np));
 
 		if (np == NULL)
 			goto drop;
@@ -290,56 +291,20 @@ pend_add(struct agent *a, const struct frame_rd *r)
 		a->pendcap = nc;
 	}
 	p = &a->pend[a->npend];
-	if ((p->buf = malloc(r->len)) == NULL)
+	if ((buf = malloc(r->len)) == NULL)
 		goto drop;
-	memcpy(p->buf, r->data, r->len);
-	memcpy(p->in.id, r->id, 32);
-	p->in.zstd = r->zstd;
-	p->in.size = r->size;
-	p->in.data = p->buf;
-	p->in.len = r->len;
+	memcpy(buf, r->data, r->len);
+	memcpy(p->id, r->id, 32);
+	p->zstd = r->zstd;
+	p->size = r->size;
+	p->data = buf;
+	p->len = r->len;
 	if (a->npend++ == 0)
 		a->pend_since_ms = agent_now_ms();
 	a->pend_bytes += r->len;
 	return;
 drop:
 	agent_mark(a, r->id, CH_MISSING); /* fetched again later */
-}
-
-/* Count one more bad copy of id in every image that has it. */
-static void
-chunk_bad(struct agent *a, const uint8_t id[32], const char *src,
-        const char *why)
-{
-	size_t i, lo, hi, mid;
-	char hex[65];
-
-	hash_hex(id, 32, hex);
-	for (i = 0; i < a->nimgs; i++) {
-		struct img *im = &a->imgs[i];
-
-		if (im->ids == NULL)
-			continue;
-		for (lo = 0, hi = im->n; lo < hi;) {
-			mid = lo + (hi - lo) / 2;
-			int c = memcmp(im->ids[mid], id, 32);
-			if (c == 0) {
-				if (im->fails[mid] < 255)
-					im->fails[mid]++;
-				if (im->fails[mid] >= AGENT_MAX_FAILS)
-					agent_image_failed(a, im,
-					        "chunk %s failed verification %d "
-					        "times from %s (%s)",
-					        hex, (int)im->fails[mid], src,
-					        why);
-				break;
-			}
-			if (c < 0)
-				lo = mid + 1;
-			else
-				hi = mid;
-		}
-	}
 }
 
 static void
@@ -359,7 +324,7 @@ frame_done(struct xfer *x)
 	if (r->status == 1) {
 		log_warnx("%s does not have chunk %s", x->src, hex);
 		agent_mark(a, r->id, CH_MISSING);
-		chunk_bad(a, r->id, x->src, "not there");
+		agent_chunk_bad(a, r->id, x->src, "not there");
 		return;
 	}
 	memcpy(in.id, r->id, 32);
@@ -372,7 +337,7 @@ frame_done(struct xfer *x)
 		          "again",
 		        x->src, why);
 		agent_mark(a, r->id, CH_MISSING);
-		chunk_bad(a, r->id, x->src, why);
+		agent_chunk_bad(a, r->id, x->src, why);
 		return;
 	}
 	pend_add(a, r);
@@ -719,19 +684,10 @@ fetch_flush(struct agent *a)
 
 	if (a->npend == 0)
 		return;
-	struct store_incoming *in = malloc(a->npend * sizeof(*in));
-
-	if (in == NULL)
-		rc = -ENOMEM;
-	else {
-		for (i = 0; i < a->npend; i++)
-			in[i] = a->pend[i].in;
-		rc = store_ingest(a->s, in, a->npend, why, sizeof(why));
-		free(in);
-	}
+	rc = store_ingest(a->s, a->pend, a->npend, why, sizeof(why));
 	for (i = 0; i < a->npend; i++) {
-		agent_mark(a, a->pend[i].in.id, rc == 0 ? CH_HAVE : CH_MISSING);
-		free(a->pend[i].buf);
+		agent_mark(a, a->pend[i].id, rc == 0 ? CH_HAVE : CH_MISSING);
+		free((void *)a->pend[i].data);
 	}
 	if (rc == -ENOSPC || rc == -EDQUOT || rc == BL_EMAPFULL) {
 		a->disk_until = time(NULL) + 30;
@@ -764,7 +720,7 @@ fetch_cleanup(struct agent *a)
 	for (i = 0; i < AGENT_CONNS_MAX; i++)
 		a->bx[i] = NULL;
 	for (size_t k = 0; k < a->npend; k++)
-		free(a->pend[k].buf);
+		free((void *)a->pend[k].data);
 	free(a->pend);
 	a->pend = NULL;
 	a->npend = 0;
