@@ -6,6 +6,16 @@
  * BATCH_QUEUE bytes are waiting, and evhttp calls back when they have
  * gone out.  Chunk data is added as file segments (evbuffer_add_file),
  * so the bytes go from the page cache to the socket without a copy here.
+ *
+ * Pacing.  A peer under a bandwidth cap names it (BATCH_RATE_HEADER).
+ * All the streams of one peer then share one libevent rate-limit group
+ * at that rate, ticking every 20 ms or so, and chunk data goes in slices
+ * of 1/50 s of it (see add_file), so the bytes leave here as evenly as
+ * the cap allows.  The peer's own token bucket still enforces
+ * the cap; pacing at the source keeps every buffer between us (relays,
+ * routers, its socket) from filling at line rate and draining later,
+ * which is what a receiver-only limit looks like on the wire: a second
+ * of 1.3x the cap after every stall.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -15,6 +25,7 @@
 #include <unistd.h>
 
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 
@@ -23,9 +34,25 @@
 #include "hash.h"
 #include "log.h"
 
+/* The shared pace of one peer's streams on one event base. */
+struct pacer {
+	struct pacer *next;
+	struct event_base *base;
+	struct bufferevent_rate_limit_group *g;
+	uint64_t rate; /* bytes per second */
+	int refs;      /* streams in the group */
+	char who[64];
+};
+
+/* Every group with streams in it.  Like the streams themselves, touched
+ * only from the event-loop thread. */
+static struct pacer *pacers;
+
 /* One answer in flight. */
 struct batch {
 	struct store *s;
+	struct pacer *pc;        /* NULL: not paced */
+	struct bufferevent *bev; /* in pc's group */
 	struct evhttp_request *req;
 	struct evhttp_connection *evcon; /* NULL once it is going away */
 	uint8_t (*ids)[32];
@@ -130,11 +157,129 @@ fail:
 	return rc;
 }
 
+int
+batch_rate_parse(const char *v, uint64_t *rate, char *why, size_t whylen)
+{
+	uint64_t r = 0;
+	size_t i;
+	char q[68];
+
+	*rate = 0;
+	if (v == NULL)
+		return 0;
+	for (i = 0; v[i] >= '0' && v[i] <= '9' && i < 14; i++)
+		r = r * 10 + (uint64_t)(v[i] - '0');
+	if (i == 0 || v[i] != '\0' || r < BATCH_RATE_MIN ||
+	        r > BATCH_RATE_MAX) {
+		quote((const uint8_t *)v, strnlen(v, 65), q);
+		return bl_why(why, whylen, BL_EFORMAT,
+		        "%s: '%s' is not a rate (bytes per second, %d to "
+		        "%" PRIu64 ")",
+		        BATCH_RATE_HEADER, q, BATCH_RATE_MIN,
+		        (uint64_t)BATCH_RATE_MAX);
+	}
+	*rate = r;
+	return 0;
+}
+
+/* --- pacing ---------------------------------------------------------- */
+
+/* The largest piece of chunk data queued at once on a stream paced to
+ * rate: 1/50 s of it, from 4 KiB to BATCH_SLICE. */
+static uint32_t
+pace_slice(uint64_t rate)
+{
+	if (rate == 0 || rate / 50 >= BATCH_SLICE)
+		return BATCH_SLICE;
+	return rate / 50 < 4096 ? 4096 : (uint32_t)(rate / 50);
+}
+
+/* A token bucket config for rate bytes/s: a tick of 20 ms, or longer so
+ * that a tick allows two slices (a peer's two streams). */
+static struct ev_token_bucket_cfg *
+pace_cfg(uint64_t rate)
+{
+	uint64_t ms = 20, per, two = 2 * (uint64_t)pace_slice(rate);
+	struct timeval tick;
+
+	if (rate * ms / 1000 < two)
+		ms = (two * 1000 + rate - 1) / rate;
+	if (ms > 1000)
+		ms = 1000;
+	per = rate * ms / 1000;
+	if (per < 1)
+		per = 1;
+	tick.tv_sec = (time_t)(ms / 1000);
+	tick.tv_usec = (suseconds_t)(ms % 1000 * 1000);
+	return ev_token_bucket_cfg_new(EV_RATE_LIMIT_MAX, EV_RATE_LIMIT_MAX,
+	        (size_t)per, (size_t)per, &tick);
+}
+
+/* Put b's connection in the group of b->who on base at rate; the latest
+ * rate a peer names holds for all of its streams.  On failure the stream
+ * goes unpaced (the peer's bucket still holds it to its cap). */
+static void
+pace_join(struct batch *b, struct event_base *base, uint64_t rate)
+{
+	struct ev_token_bucket_cfg *cfg;
+	struct pacer *pc;
+
+	if ((b->bev = evhttp_connection_get_bufferevent(b->evcon)) == NULL ||
+	        (cfg = pace_cfg(rate)) == NULL)
+		return;
+	for (pc = pacers; pc != NULL; pc = pc->next)
+		if (pc->base == base && strcmp(pc->who, b->who) == 0)
+			break;
+	if (pc == NULL) {
+		if ((pc = calloc(1, sizeof(*pc))) == NULL ||
+		        (pc->g = bufferevent_rate_limit_group_new(base, cfg)) ==
+		                NULL) {
+			free(pc);
+			goto out;
+		}
+		pc->base = base;
+		pc->rate = rate;
+		snprintf(pc->who, sizeof(pc->who), "%s", b->who);
+		pc->next = pacers;
+		pacers = pc;
+	} else if (pc->rate != rate) {
+		(void)bufferevent_rate_limit_group_set_cfg(pc->g, cfg);
+		pc->rate = rate;
+	}
+	if (bufferevent_add_to_rate_limit_group(b->bev, pc->g) != 0)
+		goto out;
+	pc->refs++;
+	b->pc = pc;
+out:
+	ev_token_bucket_cfg_free(cfg); /* the group keeps a copy */
+}
+
+/* Take b's connection out of its group (it may serve other requests),
+ * and free the group with its last stream. */
+static void
+pace_leave(struct batch *b)
+{
+	struct pacer **pp, *pc = b->pc;
+
+	if (pc == NULL)
+		return;
+	(void)bufferevent_remove_from_rate_limit_group(b->bev);
+	b->pc = NULL;
+	if (--pc->refs > 0)
+		return;
+	for (pp = &pacers; *pp != pc; pp = &(*pp)->next)
+		;
+	*pp = pc->next;
+	bufferevent_rate_limit_group_free(pc->g);
+	free(pc);
+}
+
 /* --- streaming ------------------------------------------------------- */
 
 static void
 batch_free(struct batch *b)
 {
+	pace_leave(b);
 	if (b->evcon != NULL)
 		evhttp_connection_set_closecb(b->evcon, NULL, NULL);
 	free(b->ids);
@@ -173,6 +318,33 @@ put_u32(uint8_t *p, uint32_t v)
 	p[3] = (uint8_t)v;
 }
 
+/*
+ * The file fd, len bytes, onto out as file segments of at most slice
+ * bytes each; fd is closed with the last of them (or now, on failure).
+ * A TLS bufferevent writes whole segments, whatever its rate limit allows
+ * at the time, so slices keep a paced stream even: a 256 KiB chunk in one
+ * piece would leave in one burst and then stall the stream for a while.
+ */
+static int
+add_file(struct evbuffer *out, int fd, uint32_t len, uint32_t slice)
+{
+	struct evbuffer_file_segment *seg;
+	uint32_t off, n;
+	int rc = 0;
+
+	if ((seg = evbuffer_file_segment_new(fd, 0, len,
+	             EVBUF_FS_CLOSE_ON_FREE)) == NULL) {
+		close(fd);
+		return -1;
+	}
+	for (off = 0; off < len && rc == 0; off += n) {
+		n = len - off < slice ? len - off : slice;
+		rc = evbuffer_add_file_segment(out, seg, off, n);
+	}
+	evbuffer_file_segment_free(seg); /* the chains hold it now */
+	return rc;
+}
+
 /* The frame for ids[i] into out: the chunk file as stored, or status 1. */
 static void
 batch_frame(struct batch *b, MDB_txn *txn, size_t i, struct evbuffer *out)
@@ -198,8 +370,16 @@ batch_frame(struct batch *b, MDB_txn *txn, size_t i, struct evbuffer *out)
 	put_u32(hdr + 36, rec.size);
 	put_u32(hdr + 40, rec.stored);
 	evbuffer_add(out, hdr, sizeof(hdr));
-	if (evbuffer_add_file(out, fd, 0, rec.stored) != 0)
-		close(fd);
+	if (add_file(out, fd, rec.stored,
+	            pace_slice(b->pc != NULL ? b->pc->rate : 0)) != 0) {
+		/* End the stream at this frame, which the peer will see
+		 * cut short, and ask again. */
+		log_warnx("%s: batch: cannot queue a chunk file; ending the "
+		          "stream after %zu of %zu chunks",
+		        b->who, i, b->n);
+		b->next = b->n;
+		return;
+	}
 	b->bytes += rec.stored;
 }
 
@@ -244,7 +424,7 @@ batch_pump(struct batch *b)
 
 int
 batch_serve(struct store *s, struct evhttp_request *req, uint8_t (*ids)[32],
-        size_t n, const char *who)
+        size_t n, const char *who, uint64_t rate)
 {
 	struct batch *b;
 
@@ -259,9 +439,36 @@ batch_serve(struct store *s, struct evhttp_request *req, uint8_t (*ids)[32],
 	snprintf(b->who, sizeof(b->who), "%s", who != NULL ? who : "?");
 	b->evcon = evhttp_request_get_connection(req);
 	evhttp_connection_set_closecb(b->evcon, batch_closed, b);
+	if (rate > 0)
+		pace_join(b, evhttp_connection_get_base(b->evcon), rate);
 	evhttp_add_header(evhttp_request_get_output_headers(req),
 	        "Content-Type", BATCH_TYPE);
 	evhttp_send_reply_start(req, 200, "OK");
 	batch_pump(b);
+	return 0;
+}
+
+int
+batch_request(struct store *s, struct evhttp_request *req, const char *who,
+        char *why, size_t whylen)
+{
+	struct evbuffer *in = evhttp_request_get_input_buffer(req);
+	size_t len = evbuffer_get_length(in), n;
+	uint8_t (*ids)[32];
+	uint64_t rate;
+	int rc;
+
+	if (len > BATCH_BODY_MAX)
+		return bl_why(why, whylen, BL_ETOOBIG,
+		        "a batch names at most %d ids", BATCH_MAX);
+	if ((rc = batch_rate_parse(
+	             evhttp_find_header(evhttp_request_get_input_headers(req),
+	                     BATCH_RATE_HEADER),
+	             &rate, why, whylen)) != 0 ||
+	        (rc = batch_parse(evbuffer_pullup(in, -1), len, &ids, &n, why,
+	                 whylen)) != 0)
+		return rc;
+	if (batch_serve(s, req, ids, n, who, rate) != 0)
+		return bl_why(why, whylen, -ENOMEM, "out of memory");
 	return 0;
 }

@@ -13,6 +13,10 @@
  * added as a file segment, and at most BATCH_QUEUE bytes of frames wait
  * in a connection's output at a time: a stream never holds an image in
  * memory and a slow peer only slows its own stream.
+ *
+ * A peer under a bandwidth cap may send BATCH_RATE_HEADER with its cap in
+ * bytes per second; all of its streams then leave this server paced to
+ * that rate together (see batchsrv.c).
  */
 #ifndef BL_BATCHSRV_H
 #define BL_BATCHSRV_H
@@ -24,11 +28,16 @@
 
 #include "store.h"
 
-#define BATCH_MAX      1024       /* ids per request */
-#define BATCH_LINE_MAX 66         /* 64 hex digits and CRLF */
-#define BATCH_HDR      44         /* frame header bytes */
-#define BATCH_QUEUE    (2u << 20) /* frame bytes queued per stream */
-#define BATCH_TYPE     "application/vnd.branchline.chunks"
+#define BATCH_MAX         1024        /* ids per request */
+#define BATCH_LINE_MAX    66          /* 64 hex digits and CRLF */
+#define BATCH_HDR         44          /* frame header bytes */
+#define BATCH_QUEUE       (2u << 20)  /* frame bytes queued per stream */
+#define BATCH_SLICE       (16u << 10) /* largest piece of chunk data queued */
+#define BATCH_TYPE        "application/vnd.branchline.chunks"
+#define BATCH_RATE_HEADER "X-Branchline-Rate"
+#define BATCH_RATE_MIN    1
+#define BATCH_RATE_MAX    2000000000000ull /* 16 Tbit/s */
+
 /* The largest request body: BATCH_MAX ids with CRLF line ends. */
 #define BATCH_BODY_MAX (BATCH_MAX * BATCH_LINE_MAX)
 
@@ -50,11 +59,20 @@ int batch_parse(const uint8_t *body, size_t len, uint8_t (**ids)[32], size_t *n,
         char *why, size_t whylen);
 
 /*
+ * Parse the value of BATCH_RATE_HEADER, untrusted (v may be NULL: no
+ * header, *rate 0).  Accepts only decimal digits, BATCH_RATE_MIN to
+ * BATCH_RATE_MAX; no sign, space or unit.  Returns 0, or BL_EFORMAT with
+ * why quoting at most 64 bytes of v.  Pure and bounded.
+ */
+int batch_rate_parse(const char *v, uint64_t *rate, char *why, size_t whylen);
+
+/*
  * Answer req with the frames for ids[0..n) read from s: sends the status
  * line (200, Content-Type BATCH_TYPE) at once, then writes frames as the
  * connection drains, and ends the reply after the last one.  ids passes
  * to the stream in every case (freed when it ends).  who names the peer
- * in log lines (copied).
+ * in log lines (copied) and keys the pacing: with rate > 0 (bytes per
+ * second) every stream of who shares that rate, the latest one given.
  *
  * s must stay open until every stream on it has ended: a stream ends
  * after its last frame or when its connection closes (peer gone, idle
@@ -65,6 +83,16 @@ int batch_parse(const uint8_t *body, size_t len, uint8_t (**ids)[32], size_t *n,
  * caller still owns req and answers it, e.g. 503).
  */
 int batch_serve(struct store *s, struct evhttp_request *req, uint8_t (*ids)[32],
-        size_t n, const char *who);
+        size_t n, const char *who, uint64_t rate);
+
+/*
+ * The whole POST /v1/chunks/batch for a caller that has authorized it:
+ * checks the body's size, parses BATCH_RATE_HEADER and the ids, and
+ * starts the stream.  Returns 0 (req is the stream's), or an error for
+ * the caller to answer (it still owns req): BL_ETOOBIG, BL_EFORMAT,
+ * -ENOMEM, with why saying what was wrong.
+ */
+int batch_request(struct store *s, struct evhttp_request *req, const char *who,
+        char *why, size_t whylen);
 
 #endif /* BL_BATCHSRV_H */

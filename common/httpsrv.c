@@ -124,6 +124,8 @@ httpsrv_status_of(int err)
 	case -ENOSPC:
 	case BL_EMAPFULL:
 		return 507;
+	case -ENOMEM:
+		return 503;
 	}
 	return 500;
 }

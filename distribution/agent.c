@@ -596,6 +596,13 @@ agent_manifest_done(
 
 /* --- windows ---------------------------------------------------------- */
 
+/* A cap in bits/s as a bucket's bytes/s: never 0, which means none. */
+static int64_t
+cap_rate(uint64_t bps)
+{
+	return bps >= 8 ? (int64_t)(bps / 8) : 1;
+}
+
 /* Set a->rate for now: bytes/s (0 unlimited) or -1 closed, and why. */
 static void
 window_now(struct agent *a)
@@ -617,11 +624,11 @@ window_now(struct agent *a)
 	} else
 		in = 1; /* never lock a site out on a bad zone */
 	if (in)
-		a->rate = (int64_t)(cap / 8);
+		a->rate = cap > 0 ? cap_rate(cap) : 0;
 	else if (a->repnow_until > (int64_t)now)
 		a->rate = 0;
 	else if (a->trickle_bps > 0)
-		a->rate = (int64_t)(a->trickle_bps / 8);
+		a->rate = cap_rate(a->trickle_bps);
 	else {
 		a->rate = -1;
 		if (until < 0)

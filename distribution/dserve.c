@@ -137,25 +137,13 @@ fail:
 static void
 on_batch(struct dreq *r)
 {
-	struct evbuffer *in = evhttp_request_get_input_buffer(r->req);
-	size_t len = evbuffer_get_length(in), n;
-	uint8_t (*ids)[32];
 	char why[256];
 	int rc;
 
-	if (len > BATCH_BODY_MAX) {
-		httpsrv_error(r->req, r->peer, 413,
-		        "a batch names at most %d ids", BATCH_MAX);
-		return;
-	}
-	if ((rc = batch_parse(evbuffer_pullup(in, -1), len, &ids, &n, why,
-	             sizeof(why))) != 0) {
+	if ((rc = batch_request(r->d->store, r->req, r->who, why,
+	             sizeof(why))) != 0)
 		httpsrv_error(
 		        r->req, r->peer, httpsrv_status_of(rc), "%s", why);
-		return;
-	}
-	if (batch_serve(r->d->store, r->req, ids, n, r->who) != 0)
-		httpsrv_error(r->req, r->peer, 503, "out of memory");
 }
 
 /* --- dispatch -------------------------------------------------------- */

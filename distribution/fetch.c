@@ -14,8 +14,11 @@
  * token; tokens come back at the current rate, up to a burst of 1/20 s.
  * When the bucket is empty every batch stream is paused (curl stops
  * reading its socket, so TCP flow control slows the sender) until it has
- * refilled.  When a window closes the streams stop at the next chunk
- * boundary.
+ * refilled.  Each batch request also names the cap (BATCH_RATE_HEADER),
+ * and the source paces our streams to it: without that the bytes leave
+ * the source at line rate into whatever buffers the path has, and the
+ * wire sees bursts well above the cap whenever those buffers refill.
+ * When a window closes the streams stop at the next chunk boundary.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -26,6 +29,7 @@
 #include <sys/socket.h>
 
 #include "agent.h"
+#include "batchsrv.h"
 #include "error.h"
 #include "hash.h"
 #include "log.h"
@@ -391,9 +395,9 @@ batch_write(char *p, size_t sz, size_t nm, void *arg)
 	return n;
 }
 
-/* Up to AGENT_BATCH_BYTES of missing chunks from one source into x. */
+/* Up to max bytes of missing chunks from one source into x. */
 static size_t
-batch_pick(struct agent *a, struct xfer *x)
+batch_pick(struct agent *a, struct xfer *x, uint64_t max)
 {
 	uint64_t bytes = 0;
 	size_t i, j;
@@ -407,7 +411,7 @@ batch_pick(struct agent *a, struct xfer *x)
 		if (src != NULL && strcmp(src, im->src) != 0)
 			continue;
 		for (j = im->cursor; j < im->n && x->n < AGENT_BATCH_IDS &&
-		                     bytes < AGENT_BATCH_BYTES;
+		                     bytes < max;
 		        j++) {
 			if (im->st[j] != CH_MISSING)
 				continue;
@@ -420,7 +424,7 @@ batch_pick(struct agent *a, struct xfer *x)
 			im->cursor++;
 		if (x->n > 0)
 			src = im->src;
-		if (bytes >= AGENT_BATCH_BYTES)
+		if (bytes >= max)
 			break;
 	}
 	if (src != NULL)
@@ -429,10 +433,12 @@ batch_pick(struct agent *a, struct xfer *x)
 }
 
 /*
- * Under a cap, a small receive buffer: the kernel would otherwise accept
- * megabytes at line rate into a paused socket, a burst on the wire the
- * bucket never sees.  Enough for the capped rate over a long RTT with
- * two streams: 1/50 s of the cap, at least 16 KiB.
+ * Under a cap, a bounded receive buffer: the kernel would otherwise let
+ * a source that does not pace (see BATCH_RATE_HEADER) put megabytes into
+ * a paused socket at line rate, a burst on the wire the bucket never
+ * sees.  1/10 s of the cap (at least 64 KiB): the kernel's usable half of
+ * it still covers a 100 ms round trip per stream at the full cap, which
+ * one stream needs while the other reconnects.
  */
 static int
 batch_sockopt(void *arg, curl_socket_t fd, curlsocktype purpose)
@@ -442,9 +448,9 @@ batch_sockopt(void *arg, curl_socket_t fd, curlsocktype purpose)
 
 	if (purpose != CURLSOCKTYPE_IPCXN || a->rate <= 0)
 		return CURL_SOCKOPT_OK;
-	buf = a->rate / 50 > (4 << 20) ? (4 << 20) : (int)(a->rate / 50);
-	if (buf < (16 << 10))
-		buf = 16 << 10;
+	buf = a->rate / 10 > (4 << 20) ? (4 << 20) : (int)(a->rate / 10);
+	if (buf < (64 << 10))
+		buf = 64 << 10;
 	(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof(buf));
 	return CURL_SOCKOPT_OK;
 }
@@ -454,6 +460,7 @@ fetch_batch(struct agent *a)
 {
 	char url[AGENT_URL_MAX + 64];
 	struct xfer *x;
+	uint64_t max;
 	size_t i, off = 0;
 	int slot;
 
@@ -467,7 +474,16 @@ fetch_batch(struct agent *a)
 		xfer_free(x);
 		return -1;
 	}
-	if (batch_pick(a, x) == 0) {
+	/*
+	 * Under a cap the source shares the rate among our streams, so one
+	 * stream's reconnect costs nothing while another runs.  The first
+	 * of a pair asks for half a batch, so that they do not end (and
+	 * reconnect) together.
+	 */
+	max = AGENT_BATCH_BYTES;
+	if (a->rate > 0 && a->nbatches == 0)
+		max /= 2;
+	if (batch_pick(a, x, max) == 0) {
 		xfer_free(x);
 		return 0; /* nothing to fetch */
 	}
@@ -485,6 +501,14 @@ fetch_batch(struct agent *a)
 		return -1;
 	}
 	x->hdrs = curl_slist_append(NULL, "Content-Type: text/plain");
+	if (a->rate > 0 && x->hdrs != NULL) {
+		char rh[64];
+
+		/* The source paces all our streams to the cap. */
+		snprintf(rh, sizeof(rh), "%s: %" PRId64, BATCH_RATE_HEADER,
+		        a->rate);
+		x->hdrs = curl_slist_append(x->hdrs, rh);
+	}
 	curl_easy_setopt(x->h, CURLOPT_HTTPHEADER, x->hdrs);
 	curl_easy_setopt(x->h, CURLOPT_POSTFIELDS, x->body);
 	curl_easy_setopt(x->h, CURLOPT_POSTFIELDSIZE, (long)off);

@@ -335,25 +335,14 @@ repl_chunk(struct reqctx *c)
 void
 repl_batch(struct reqctx *c)
 {
-	struct evbuffer *in = evhttp_request_get_input_buffer(c->req);
-	size_t len = evbuffer_get_length(in), n;
-	uint8_t (*ids)[32];
 	char why[256];
 	int rc;
 
-	if (len > BATCH_BODY_MAX) {
-		reply_error(c, 413, "a batch names at most %d ids", BATCH_MAX);
-		return;
-	}
 	if (refuse_closed(c) != 0)
 		return;
-	if ((rc = batch_parse(evbuffer_pullup(in, -1), len, &ids, &n, why,
-	             sizeof(why))) != 0) {
+	if ((rc = batch_request(c->p->store, c->req, c->who, why,
+	             sizeof(why))) != 0)
 		reply_error(c, http_status_of(rc), "%s", why);
-		return;
-	}
-	if (batch_serve(c->p->store, c->req, ids, n, c->who) != 0)
-		reply_error(c, 503, "out of memory");
 }
 
 /* --- heartbeats ------------------------------------------------------ */

@@ -268,6 +268,12 @@ start_node c
 ck "s1 is removed from the node after the grace period" 'wait_log c "removed s1@1" 30 &&
 	! "$BL" --store "$T/c/store" image list 2>/dev/null | grep -q "^s1 "'
 ck "s3 stays" 'same c s3 "$T/s3.img"'
+# The rate header a capped node sends: a bad one is refused with why.
+ck "a batch with a malformed X-Branchline-Rate gets 400 naming it" \
+	'[ "$(ip netns exec blt-c-$$ curl -s -o "$T/body" -w "%{http_code}" --cacert "$T/p/pki/ca.crt" \
+	   --cert "$T/c/pki/server.crt" --key "$T/c/pki/server.key" --data-binary "" \
+	   -H "X-Branchline-Rate: 8mbit" https://10.77.0.1:8443/v1/chunks/batch)" = 400 ] &&
+	grep -q "X-Branchline-Rate" "$T/body"'
 
 # --- a full disk pauses replication; more room resumes it --------------------
 mkdir -p "$T/d"

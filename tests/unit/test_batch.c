@@ -2,13 +2,15 @@
  * test_batch.c - the "batch" suite: batch_parse over good and hostile id
  * lists, and batch_serve streaming a real store's chunks over HTTP on
  * loopback (frames in order, as stored, status 1 for an absent id, more
- * than one pump, a peer that hangs up mid-stream).
+ * than one pump, a peer that hangs up mid-stream, streams paced to the
+ * rate a peer names, together).
  */
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <arpa/inet.h>
@@ -285,6 +287,47 @@ test_parse_hostile(void)
 	CU_ASSERT_EQUAL(strlen(why), 3);
 }
 
+/* --- the rate header -------------------------------------------------- */
+
+static void
+test_rate_parse(void)
+{
+	static const char *bad[] = {"", "0", "-5", "+5", "1e6", " 100",
+	        "100 ", "10 mbit", "2000000000001", "99999999999999999999",
+	        "12abc", "0x10", "1.5"};
+	char why[200], big[300];
+	uint64_t r = 7;
+	size_t i;
+
+	CU_ASSERT_EQUAL(batch_rate_parse(NULL, &r, why, sizeof(why)), 0);
+	CU_ASSERT_EQUAL(r, 0); /* no header: not paced */
+	CU_ASSERT_EQUAL(batch_rate_parse("1", &r, why, sizeof(why)), 0);
+	CU_ASSERT_EQUAL(r, 1);
+	CU_ASSERT_EQUAL(batch_rate_parse("1000000", &r, why, sizeof(why)), 0);
+	CU_ASSERT_EQUAL(r, 1000000);
+	CU_ASSERT_EQUAL(
+	        batch_rate_parse("2000000000000", &r, why, sizeof(why)), 0);
+	CU_ASSERT_EQUAL(r, BATCH_RATE_MAX);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		r = 7;
+		why[0] = '\0';
+		CU_ASSERT_EQUAL(batch_rate_parse(bad[i], &r, why, sizeof(why)),
+		        BL_EFORMAT);
+		CU_ASSERT_EQUAL(r, 0);
+		CU_ASSERT_PTR_NOT_NULL(strstr(why, BATCH_RATE_HEADER));
+	}
+	/* A long hostile value is quoted, cut and made printable. */
+	memset(big, '9', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	big[3] = '\x01';
+	CU_ASSERT_EQUAL(batch_rate_parse(big, &r, why, sizeof(why)),
+	        BL_EFORMAT);
+	CU_ASSERT_PTR_NOT_NULL(strstr(why, "999?999"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(why, "..."));
+	CU_ASSERT(strlen(why) < 200);
+	CU_ASSERT_EQUAL(batch_rate_parse("x", &r, NULL, 0), BL_EFORMAT);
+}
+
 /* --- batch_serve over loopback HTTP --------------------------------- */
 
 #define DATA_LEN (5u << 20) /* > BATCH_QUEUE: several pumps */
@@ -295,6 +338,7 @@ struct srv {
 	struct store *s;
 	uint8_t (*ids)[32]; /* what the next request serves */
 	size_t n;
+	uint64_t rate; /* and at what pace */
 	int served;
 };
 
@@ -304,7 +348,9 @@ srv_request(struct evhttp_request *req, void *arg)
 	struct srv *sv = arg;
 
 	/* The body is ignored: the ids come from the test. */
-	CU_ASSERT_EQUAL(batch_serve(sv->s, req, sv->ids, sv->n, "test"), 0);
+	CU_ASSERT_EQUAL(batch_serve(sv->s, req, sv->ids, sv->n, "test",
+	                        sv->rate),
+	        0);
 	sv->ids = NULL;
 	sv->served++;
 }
@@ -313,6 +359,7 @@ struct cli {
 	struct event_base *base;
 	struct evbuffer *got;
 	int status, done;
+	int *left;     /* requests still running; the last one stops */
 	size_t hangup; /* > 0: drop the connection after this many bytes */
 	struct evhttp_connection *evcon;
 };
@@ -344,25 +391,45 @@ cli_done(struct evhttp_request *req, void *arg)
 	if (req != NULL)
 		evbuffer_add_buffer(
 		        c->got, evhttp_request_get_input_buffer(req));
-	event_base_loopexit(c->base, NULL);
+	if (--*c->left == 0)
+		event_base_loopexit(c->base, NULL);
 }
 
-/* POST a batch to the server on port; the reply body into c->got. */
+/* Start POSTing a batch to the server on port, on a connection of its
+ * own; the reply body goes into c->got. */
 static void
-fetch(struct srv *sv, uint16_t port, struct cli *c)
+fetch_start(struct srv *sv, uint16_t port, struct cli *c, int *left)
 {
 	struct evhttp_request *req;
-	struct timeval limit = {30, 0};
 
 	c->base = sv->base;
+	c->left = left;
 	c->evcon =
 	        evhttp_connection_base_new(sv->base, NULL, "127.0.0.1", port);
 	req = evhttp_request_new(cli_done, c);
 	evhttp_request_set_chunked_cb(req, cli_chunk);
 	evbuffer_add(evhttp_request_get_output_buffer(req), "x\n", 2);
 	evhttp_make_request(c->evcon, req, EVHTTP_REQ_POST, "/v1/chunks/batch");
+}
+
+/* Run the loop until every started request is done (30 s at most). */
+static void
+fetch_wait(struct srv *sv)
+{
+	struct timeval limit = {30, 0};
+
 	event_base_loopexit(sv->base, &limit);
 	event_base_dispatch(sv->base);
+}
+
+/* POST one batch and wait for the answer. */
+static void
+fetch(struct srv *sv, uint16_t port, struct cli *c)
+{
+	int left = 1;
+
+	fetch_start(sv, port, c, &left);
+	fetch_wait(sv);
 }
 
 static uint32_t
@@ -606,6 +673,106 @@ test_serve_hangup(void)
 	serve_teardown(&fx);
 }
 
+static double
+now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Every chunk of the image, n times over, as what the server serves. */
+static void
+serve_all(struct serve_fx *fx, size_t times)
+{
+	size_t i;
+
+	fx->sv.ids = calloc(fx->n * times, 32);
+	for (i = 0; i < fx->n * times; i++)
+		memcpy(fx->sv.ids[i], fx->ids[i % fx->n], 32);
+	fx->sv.n = fx->n * times;
+}
+
+/* One batch of the image n times over at the server's rate; the seconds
+ * it took, and the bytes into *got. */
+static double
+timed_fetch(struct serve_fx *fx, size_t times, size_t *got)
+{
+	struct cli c;
+	double t0, dt;
+
+	serve_all(fx, times);
+	memset(&c, 0, sizeof(c));
+	c.got = evbuffer_new();
+	t0 = now_s();
+	fetch(&fx->sv, fx->port, &c);
+	dt = now_s() - t0;
+	CU_ASSERT_EQUAL(c.status, 200);
+	*got = evbuffer_get_length(c.got);
+	evbuffer_free(c.got);
+	evhttp_connection_free(c.evcon);
+	return dt;
+}
+
+/*
+ * A peer that names a rate gets its bytes no faster than that rate, and
+ * its streams share it: two at once take twice as long as one.  Loopback
+ * carries the same bytes unpaced in a fraction of that time (checked
+ * last), so the lower bounds can only hold because of the pacing; the
+ * upper bounds show it does not stall.
+ */
+static void
+test_serve_paced(void)
+{
+	struct serve_fx fx;
+	struct cli c[2];
+	const uint64_t rate = 8u << 20;
+	double t0, dt, want;
+	size_t got;
+	int left, k;
+
+	CU_ASSERT_EQUAL_FATAL(serve_setup(&fx), 0);
+	fx.sv.rate = rate;
+	/* One stream. */
+	dt = timed_fetch(&fx, 2, &got);
+	want = (double)got / (double)rate;
+	CU_ASSERT(got > BATCH_QUEUE);
+	CU_ASSERT(dt >= want * 0.85);
+	CU_ASSERT(dt <= want * 3 + 1);
+	/* Two streams of the same peer at once: the same rate in all. */
+	memset(c, 0, sizeof(c));
+	left = 2;
+	t0 = now_s();
+	for (k = 0; k < 2; k++) {
+		serve_all(&fx, 1);
+		c[k].got = evbuffer_new();
+		fetch_start(&fx.sv, fx.port, &c[k], &left);
+		/* Let the server take this request, with these ids. */
+		while (fx.sv.ids != NULL && event_base_loop(fx.sv.base,
+		                                    EVLOOP_ONCE) == 0)
+			;
+	}
+	fetch_wait(&fx.sv);
+	dt = now_s() - t0;
+	CU_ASSERT_EQUAL(left, 0);
+	got = evbuffer_get_length(c[0].got) + evbuffer_get_length(c[1].got);
+	want = (double)got / (double)rate;
+	for (k = 0; k < 2; k++) {
+		CU_ASSERT_EQUAL(c[k].status, 200);
+		evbuffer_free(c[k].got);
+		evhttp_connection_free(c[k].evcon);
+	}
+	CU_ASSERT(got > 2 * BATCH_QUEUE);
+	CU_ASSERT(dt >= want * 0.85);
+	CU_ASSERT(dt <= want * 3 + 1);
+	/* Unpaced, the same bytes come at once. */
+	fx.sv.rate = 0;
+	dt = timed_fetch(&fx, 2, &got);
+	CU_ASSERT(dt < (double)got / (double)rate);
+	serve_teardown(&fx);
+}
+
 int
 test_batch_register(void)
 {
@@ -623,7 +790,10 @@ test_batch_register(void)
 	                NULL ||
 	        CU_add_test(s, "serve: frames over HTTP", test_serve) == NULL ||
 	        CU_add_test(s, "serve: peer hangs up", test_serve_hangup) ==
-	                NULL)
+	                NULL ||
+	        CU_add_test(s, "rate header", test_rate_parse) == NULL ||
+	        CU_add_test(s, "serve: paced streams share a rate",
+	                test_serve_paced) == NULL)
 		return -1;
 	return 0;
 }
