@@ -90,28 +90,13 @@ parse_id(const uint8_t *p, uint8_t id[32])
 	return 0;
 }
 
-/* At most 64 bytes of p[0..len), printable ASCII, for an error message. */
-static void
-quote(const uint8_t *p, size_t len, char out[68])
-{
-	size_t i, k = len < 64 ? len : 64;
-
-	for (i = 0; i < k; i++)
-		out[i] = (p[i] < 0x20 || p[i] > 0x7e) ? '?' : (char)p[i];
-	if (k < len) {
-		memcpy(out + k, "...", 3);
-		k += 3;
-	}
-	out[k] = '\0';
-}
-
 int
 batch_parse(const uint8_t *body, size_t len, uint8_t (**ids)[32], size_t *n,
         char *why, size_t whylen)
 {
 	uint8_t (*v)[32];
 	size_t pos = 0, line = 0, k = 0, cap;
-	char q[68];
+	char q[BL_QUOTE_MAX];
 	int rc;
 
 	*ids = NULL;
@@ -140,7 +125,7 @@ batch_parse(const uint8_t *body, size_t len, uint8_t (**ids)[32], size_t *n,
 			goto fail;
 		}
 		if (e != 64 || parse_id(s, v[k]) != 0) {
-			quote(s, e, q);
+			bl_quote(s, e, q);
 			rc = bl_why(why, whylen, BL_EFORMAT,
 			        "line %zu: '%s' is not a chunk id "
 			        "(64 lowercase hex digits)",
@@ -162,7 +147,7 @@ batch_rate_parse(const char *v, uint64_t *rate, char *why, size_t whylen)
 {
 	uint64_t r = 0;
 	size_t i;
-	char q[68];
+	char q[BL_QUOTE_MAX];
 
 	*rate = 0;
 	if (v == NULL)
@@ -171,7 +156,7 @@ batch_rate_parse(const char *v, uint64_t *rate, char *why, size_t whylen)
 		r = r * 10 + (uint64_t)(v[i] - '0');
 	if (i == 0 || v[i] != '\0' || r < BATCH_RATE_MIN ||
 	        r > BATCH_RATE_MAX) {
-		quote((const uint8_t *)v, strnlen(v, 65), q);
+		bl_quote((const uint8_t *)v, strnlen(v, 65), q);
 		return bl_why(why, whylen, BL_EFORMAT,
 		        "%s: '%s' is not a rate (bytes per second, %d to "
 		        "%" PRIu64 ")",

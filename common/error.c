@@ -55,3 +55,17 @@ bl_why(char *why, size_t whylen, int err, const char *fmt, ...)
 	va_end(ap);
 	return err;
 }
+
+void
+bl_quote(const uint8_t *p, size_t len, char out[BL_QUOTE_MAX])
+{
+	size_t i, k = len < 64 ? len : 64;
+
+	for (i = 0; i < k; i++)
+		out[i] = (p[i] < 0x20 || p[i] > 0x7e) ? '?' : (char)p[i];
+	if (k < len) {
+		memcpy(out + k, "...", 3);
+		k += 3;
+	}
+	out[k] = '\0';
+}

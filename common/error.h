@@ -12,6 +12,7 @@
 #define BL_ERROR_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 enum bl_errcode {
 	BL_EFORMAT = -10001,   /* malformed input */
@@ -41,5 +42,10 @@ const char *bl_strerror(int err);
  */
 int bl_why(char *why, size_t whylen, int err, const char *fmt, ...)
         __attribute__((format(printf, 4, 5)));
+
+/* At most 64 bytes of p[0..len) as printable ASCII for an error message:
+ * other bytes as '?', "..." when cut. */
+#define BL_QUOTE_MAX 68
+void bl_quote(const uint8_t *p, size_t len, char out[BL_QUOTE_MAX]);
 
 #endif /* BL_ERROR_H */

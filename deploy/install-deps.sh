@@ -11,7 +11,7 @@ build_pkgs=(
 )
 test_pkgs=(
 	jq lmdb-utils casync cpio busybox-static util-linux procps
-	xxd rsync nginx-light
+	xxd rsync nginx-light tftp-hpa atftp
 )
 
 pkgs=("${build_pkgs[@]}")

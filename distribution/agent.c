@@ -356,6 +356,8 @@ apply_catalog(struct agent *a, json_t *c)
 		a->nodes = json_array();
 	}
 	dist_set_allowed(a->d, a->nodes);
+	if (json_is_array(json_object_get(c, "boot")))
+		dist_boot_changed(a->d, json_object_get(c, "boot"));
 	/* Keep the state of images that stay; drop the others. */
 	for (i = 0; i < n; i++) {
 		struct img *old = agent_find(a, nv[i].name, nv[i].version);
@@ -520,6 +522,7 @@ img_publish(struct agent *a, struct img *im)
 	}
 	im->state = IMG_COMPLETED;
 	im->reason[0] = '\0';
+	dist_boot_changed(a->d, NULL); /* its boot files can be served */
 	log_info("%s@%" PRIu32 " complete: %zu chunks, %" PRIu64
 	         " bytes, in %lld s",
 	        im->name, im->version, im->n, im->total,
@@ -771,6 +774,7 @@ gc_unassigned(struct agent *a)
 		}
 		log_info("removed %s: no longer assigned to site %s for %lld s",
 		        ref, a->d->site, (long long)(now - since));
+		dist_boot_changed(a->d, NULL);
 		removed++;
 	}
 	free(v);

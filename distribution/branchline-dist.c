@@ -14,6 +14,7 @@
 #include <jansson.h>
 
 #include "daemon.h"
+#include "dboot.h"
 #include "dist.h"
 #include "dserve.h"
 #include "error.h"
@@ -95,6 +96,20 @@ dist_set_allowed(struct dist *d, json_t *nodes)
 	pthread_mutex_unlock(&d->mu);
 }
 
+void
+dist_boot_changed(struct dist *d, json_t *boot)
+{
+	json_t *copy = boot != NULL ? json_deep_copy(boot) : NULL;
+
+	pthread_mutex_lock(&d->mu);
+	if (copy != NULL) {
+		json_decref(d->boot);
+		d->boot = copy;
+	}
+	d->boot_gen++;
+	pthread_mutex_unlock(&d->mu);
+}
+
 int
 dist_stopping(struct dist *d)
 {
@@ -145,6 +160,7 @@ main(int argc, char **argv)
 	struct daemon_args a;
 	struct dist d;
 	struct dserve *srv = NULL;
+	struct dboot *boot = NULL;
 	struct dserve_opts so;
 	struct event_base *base = NULL;
 	struct event *sigint = NULL, *sigterm = NULL;
@@ -201,6 +217,10 @@ main(int argc, char **argv)
 		log_warnx("%s", why);
 		goto out;
 	}
+	if (dboot_start(base, &d, &boot, why, sizeof(why)) != 0) {
+		log_warnx("boot services: %s", why);
+		goto out;
+	}
 	sigint = evsignal_new(base, SIGINT, on_signal, base);
 	sigterm = evsignal_new(base, SIGTERM, on_signal, base);
 	if (sigint == NULL || sigterm == NULL) {
@@ -228,6 +248,7 @@ out:
 	if (started)
 		pthread_join(agent, NULL);
 	dserve_stop(srv);
+	dboot_stop(boot);
 	if (sigint != NULL)
 		event_free(sigint);
 	if (sigterm != NULL)
@@ -235,6 +256,7 @@ out:
 	if (base != NULL)
 		event_base_free(base);
 	free(d.allowed);
+	json_decref(d.boot);
 	store_close(d.st);
 	pthread_mutex_destroy(&d.mu);
 	curl_global_cleanup();

@@ -2,9 +2,10 @@
  * dist.h - the distribution node: what its threads share.
  *
  * Two threads: the main thread runs the libevent loop (the HTTPS server
- * for child sites, dserve.c, and signals); the agent thread (agent.c)
- * follows the site catalog and replicates with libcurl.  They share only
- * the list of nodes allowed to pull from us and the stop flag, under mu.
+ * for child sites, dserve.c, the boot server, dboot.c, and signals); the
+ * agent thread (agent.c) follows the site catalog and replicates with
+ * libcurl.  They share only the list of nodes allowed to pull from us,
+ * the boot entries and the stop flag, under mu.
  */
 #ifndef BL_DIST_H
 #define BL_DIST_H
@@ -35,6 +36,8 @@ struct dist {
 	size_t nallowed;
 	int stop;
 	void *wake; /* the agent's CURLM, for curl_multi_wakeup */
+	json_t *boot;      /* the catalog's boot entries (agent -> main) */
+	uint64_t boot_gen; /* bumped when they or the images held change */
 };
 
 /* Paths from conf.state_dir, then STATE/node.json.  0 or why. */
@@ -45,6 +48,9 @@ int dist_allowed(void *arg, const char *id);
 /* Replace the allowed list from a catalog's "nodes" array. */
 void dist_set_allowed(struct dist *d, json_t *nodes);
 int dist_stopping(struct dist *d);
+/* The catalog's boot entries changed (boot not NULL: the new array) or
+ * an image completed (boot NULL): the boot server publishes again. */
+void dist_boot_changed(struct dist *d, json_t *boot);
 
 /* "branchline-dist enroll ...": exit status. */
 int dist_enroll_main(int argc, char **argv);

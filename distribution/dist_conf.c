@@ -23,6 +23,21 @@ static const struct conf_key dist_keys[] = {
         {"gc_grace", CONF_U64, offsetof(struct dist_conf, gc_grace), 0, 0,
                 365 * 86400},
         {"log_level", CONF_U64, offsetof(struct dist_conf, log_level), 0, 0, 2},
+        {"tftp", CONF_BOOL, offsetof(struct dist_conf, tftp), 0, 0, 0},
+        {"tftp_bind", CONF_STR, offsetof(struct dist_conf, tftp_bind),
+                sizeof(((struct dist_conf *)0)->tftp_bind), 0, 0},
+        {"tftp_port", CONF_U64, offsetof(struct dist_conf, tftp_port), 0, 1,
+                65535},
+        {"tftp_blksize_max", CONF_U64,
+                offsetof(struct dist_conf, tftp_blksize_max), 0, 512, 65464},
+        {"tftp_windowsize_max", CONF_U64,
+                offsetof(struct dist_conf, tftp_windowsize_max), 0, 1, 64},
+        {"tftp_max_transfers", CONF_U64,
+                offsetof(struct dist_conf, tftp_max_transfers), 0, 1, 65536},
+        {"tftp_max_per_client", CONF_U64,
+                offsetof(struct dist_conf, tftp_max_per_client), 0, 1, 1024},
+        {"boot_cache", CONF_SIZE, offsetof(struct dist_conf, boot_cache), 0,
+                0, 1ull << 40},
 };
 
 int
@@ -38,6 +53,14 @@ dist_conf_load(const char *path, struct dist_conf *dc, char *why, size_t whylen)
 	dc->connections = 4;
 	dc->gc_grace = 86400;
 	dc->log_level = 1;
+	dc->tftp = 1;
+	snprintf(dc->tftp_bind, sizeof(dc->tftp_bind), "0.0.0.0");
+	dc->tftp_port = 69;
+	dc->tftp_blksize_max = 65464;
+	dc->tftp_windowsize_max = 64;
+	dc->tftp_max_transfers = 4096;
+	dc->tftp_max_per_client = 16;
+	dc->boot_cache = 256u << 20;
 	rc = conf_load(path, dist_keys,
 	        sizeof(dist_keys) / sizeof(dist_keys[0]), dc, why, whylen);
 	if (rc != 0)

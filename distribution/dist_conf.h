@@ -16,6 +16,15 @@ struct dist_conf {
 	uint64_t connections;  /* parallel batch streams per source */
 	uint64_t gc_grace;     /* seconds an unassigned image is kept */
 	uint64_t log_level;    /* 0 warnings, 1 info, 2 debug */
+	/* Boot serving (see common/tftpd.h, common/bootfs.h). */
+	int tftp;                  /* serve TFTP at all */
+	char tftp_bind[64];        /* IPv4 address; 0.0.0.0 = every LAN */
+	uint64_t tftp_port;        /* 69 */
+	uint64_t tftp_blksize_max; /* operator cap, 512..65464 */
+	uint64_t tftp_windowsize_max; /* operator cap, 1..64 */
+	uint64_t tftp_max_transfers;  /* at once, in all */
+	uint64_t tftp_max_per_client; /* at once, per client address */
+	uint64_t boot_cache;       /* bytes of boot file chunks kept */
 };
 
 /* Defaults, then path's settings.  0 or an error with why. */

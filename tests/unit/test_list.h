@@ -19,7 +19,9 @@
 	X(cfgrepo)                                                             \
 	X(route)                                                               \
 	X(repl)                                                                \
-	X(batch)
+	X(batch)                                                               \
+	X(tftp)                                                                \
+	X(dhcp)
 
 #define BL_DECLARE(name) int test_##name##_register(void);
 BL_TEST_SUITES(BL_DECLARE)

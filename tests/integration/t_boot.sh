@@ -1,0 +1,202 @@
+#!/usr/bin/env bash
+# Boot serving over TFTP: a distribution node replicates an image named by
+# its site's boot entries and serves exactly those files on port 69,
+# straight from its chunk store, to real clients: tftp-hpa, atftp (with
+# blksize and windowsize), busybox tftp and curl.  Inside network
+# namespaces this test creates: the primary's namespace holds the LAN
+# bridge and the clients; the node has its own.
+#
+# Cases: every client, blksize 8 to 65464, windowsize 1 to 64, tsize; a
+# 100 MB file at 512-byte blocks (block number rollover); a relay that
+# drops every Nth datagram (DATA and ACKs); files that are not published
+# (a file of the same image, path traversal, absolute paths) and writes
+# are refused with a TFTP error; garbage datagrams are dropped and the
+# server goes on; 24 clients at once.
+# shellcheck disable=SC2016 # ck's single-quoted code is evaluated later
+. "$(dirname "$0")/lib.sh"
+
+P="$BL_BIN/primary/branchline-primary"
+D="$BL_BIN/distribution/branchline-dist"
+U="$(cd "$(dirname "$0")/.." && pwd)/tools/udpdrop.py"
+for b in "$P" "$D"; do [ -x "$b" ] || { echo "no $b: build first" >&2; exit 1; }; done
+if [ "$(id -u)" -ne 0 ] || ! ip netns add "blb-probe-$$" 2>/dev/null; then
+	echo "ok - # SKIP network namespaces need root"
+	exit 0
+fi
+ip netns del "blb-probe-$$"
+for c in tftp atftp busybox curl python3; do
+	command -v "$c" >/dev/null || { echo "not ok - $c is missing (deploy/install-deps.sh --test)"; exit 1; }
+done
+export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=1"
+export UBSAN_OPTIONS=print_stacktrace=1
+unset BRANCHLINE_SERVER BRANCHLINE_TOKEN BRANCHLINE_CA BRANCHLINE_CONFIG BRANCHLINE_STORE
+
+NSP="blb-p-$$"
+NSA="blb-a-$$"
+PIDS=()
+CLEANUP+=('stop_all')
+stop_all() {
+	local p
+	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+	for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+	ip netns del "$NSP" 2>/dev/null || true
+	ip netns del "$NSA" 2>/dev/null || true
+}
+ck() { if eval "$2"; then ok "$1"; else not_ok "$1"; fi; }
+fatal() { echo "not ok - $*"; exit 1; }
+inp() { ip netns exec "$NSP" "$@"; }
+cli() { ip netns exec "$NSP" "$BL" --server https://10.78.0.1:8443 --token "$TOK" --ca "$T/p/pki/ca.crt" "$@"; }
+wait_log() { # PATTERN SECONDS
+	local i
+	for i in $(seq $(($2 * 5))); do
+		grep -q -- "$1" "$T/a.log" 2>/dev/null && return 0
+		sleep 0.2
+	done
+	return 1
+}
+
+# --- the network: the primary's LAN bridge, the node on a veth -------------
+ip netns add "$NSP"
+inp ip link set lo up
+inp ip link add br0 type bridge
+inp ip addr add 10.78.0.1/24 dev br0
+inp ip link set br0 up
+ip netns add "$NSA"
+ip link add "va-$$" type veth peer name eth0 netns "$NSA"
+ip link set "va-$$" netns "$NSP"
+inp ip link set "va-$$" master br0 up
+ip netns exec "$NSA" ip link set lo up
+ip netns exec "$NSA" ip addr add 10.78.0.2/24 dev eth0
+ip netns exec "$NSA" ip link set eth0 up
+
+# --- the primary, an image, a site with boot entries ---------------------
+"$P" init --state "$T/p" --name 10.78.0.1 >"$T/init.out"
+TOK=$(tail -1 "$T/init.out")
+sed -i "s/^port = .*/port = 8443/; s/^bind = .*/bind = 10.78.0.1/; s|^url = .*|url = https://10.78.0.1:8443|" "$T/p/primary.conf"
+ip netns exec "$NSP" "$P" --config "$T/p/primary.conf" 2>"$T/p.log" &
+PIDS+=($!)
+for _ in $(seq 100); do
+	inp curl -s -o /dev/null --max-time 2 --cacert "$T/p/pki/ca.crt" https://10.78.0.1:8443/v1/ca.crt && break
+	sleep 0.1
+done
+randfile "$T/vmlinuz" $(((5 << 20) + 777))
+randfile "$T/initrd" $((100 << 20)) # past 65535 blocks of 512 bytes
+randfile "$T/prog" $((2 << 20))     # a multiple of 512: ends with an empty block
+randfile "$T/small" $(((256 << 10) + 100))
+echo "not a boot file" >"$T/secret"
+cli -q image upload netboot vmlinuz="$T/vmlinuz" initrd.gz="$T/initrd" \
+	efi/prog.efi="$T/prog" efi/small.efi="$T/small" secret.txt="$T/secret" >/dev/null
+cat >"$T/east.json" <<'EOF'
+{"name": "east", "tz": "UTC", "images": ["netboot"],
+ "boot": [{"name": "linux", "arch": "any", "kind": "kernel", "image": "netboot",
+           "kernel": "vmlinuz", "initrd": "initrd.gz", "args": "console=ttyS0",
+           "default": true},
+          {"name": "prog", "arch": "efi-x64", "kind": "program",
+           "image": "netboot", "program": "efi/prog.efi"},
+          {"name": "small", "arch": "efi-arm64", "kind": "program",
+           "image": "netboot", "program": "efi/small.efi"}]}
+EOF
+cli site add east --subnet 10.78.0.0/24 >/dev/null
+cli site set east --file "$T/east.json" >/dev/null
+
+tok=$(cli node add east 2>"$T/nodeadd.err")
+FPR=$(grep -o 'ca-sha256 [0-9a-f]*' "$T/nodeadd.err" | cut -d' ' -f2)
+ip netns exec "$NSA" "$D" enroll --primary https://10.78.0.1:8443 --ca-sha256 "$FPR" \
+	--token "$tok" --state "$T/a" >"$T/a.enroll" 2>&1 || fatal "enroll: $(cat "$T/a.enroll")"
+printf 'tftp_bind = 10.78.0.2\ntftp_max_per_client = 32\n' >>"$T/a/dist.conf"
+ip netns exec "$NSA" "$D" --config "$T/a/dist.conf" 2>>"$T/a.log" &
+PIDS+=($!)
+ck "the node replicates netboot@1" 'wait_log "netboot@1 complete" 120'
+ck "the node publishes the four files its boot entries name" 'wait_log "boot files: 4 published" 10'
+
+# --- clients ---------------------------------------------------------------
+S=10.78.0.2
+got() { cmp -s "$1" "$2"; }
+rm -f "$T/o"*
+ck "tftp-hpa: vmlinuz, octet, 512-byte blocks" \
+	'inp tftp -m binary $S -c get netboot/vmlinuz "$T/o1" && got "$T/o1" "$T/vmlinuz"'
+ck "tftp-hpa: a leading / is accepted" \
+	'inp tftp -m binary $S -c get /netboot/vmlinuz "$T/o1b" && got "$T/o1b" "$T/vmlinuz"'
+ck "tftp-hpa: 100 MB at 512-byte blocks rolls the block number over" \
+	'inp tftp -m binary $S -c get netboot/initrd.gz "$T/o2" && got "$T/o2" "$T/initrd"'
+ck "atftp: blksize 1428, windowsize 16, tsize" \
+	'inp atftp --option "blksize 1428" --option "windowsize 16" --option "tsize 0" -g -r netboot/initrd.gz -l "$T/o3" $S \
+	 >"$T/atftp.out" 2>&1 && got "$T/o3" "$T/initrd"'
+for w in 1 4 64; do
+	ck "atftp: windowsize $w" \
+		'inp atftp --option "blksize 1024" --option "windowsize '$w'" -g -r netboot/vmlinuz -l "$T/o4" $S >/dev/null 2>&1 &&
+		 got "$T/o4" "$T/vmlinuz"'
+done
+ck "atftp: blksize 65464 (clamped to the MTU)" \
+	'inp atftp --option "blksize 65464" -g -r netboot@1/vmlinuz -l "$T/o5" $S >/dev/null 2>&1 && got "$T/o5" "$T/vmlinuz"'
+ck "the node clamped blksize 65464 to the 1500 MTU (1468)" 'grep -q "vmlinuz.*blksize 1468" "$T/a.log"'
+ck "busybox tftp: blksize 1468, a file ending in an empty block" \
+	'inp busybox tftp -g -b 1468 -r netboot/efi/prog.efi -l "$T/o6" $S && got "$T/o6" "$T/prog"'
+ck "curl tftp://: blksize 8" \
+	'inp curl -s --tftp-blksize 8 -o "$T/o7" tftp://$S/netboot/efi/prog.efi && got "$T/o7" "$T/prog"'
+ck "curl tftp://: blksize 512, no options asked (plain RFC 1350)" \
+	'inp curl -s --tftp-no-options -o "$T/o8" tftp://$S/netboot/vmlinuz && got "$T/o8" "$T/vmlinuz"'
+
+# --- lost datagrams ------------------------------------------------------------
+rm -f "$T/drop.pid"
+ip netns exec "$NSP" python3 "$U" --listen 10.78.0.1:6969 --connect $S:69 --every 25 \
+	--pidfile "$T/drop.pid" 2>"$T/drop.log" &
+PIDS+=($!)
+for _ in $(seq 50); do [ -s "$T/drop.pid" ] && break; sleep 0.1; done
+ck "every 25th datagram lost, window 8: atftp still gets it all" \
+	'inp timeout 90 atftp --option "blksize 1428" --option "windowsize 8" -g -r netboot/efi/small.efi -l "$T/o9" 10.78.0.1 6969 \
+	 >/dev/null 2>&1 && got "$T/o9" "$T/small"'
+ck "every 25th datagram lost, window 1: busybox tftp still gets it all" \
+	'inp timeout 90 busybox tftp -g -b 1428 -r netboot/efi/small.efi -l "$T/o10" 10.78.0.1 6969 && got "$T/o10" "$T/small"'
+ck "the relay did drop datagrams" 'grep -q "dropped [1-9]" "$T/drop.log"'
+
+# --- what is refused ---------------------------------------------------------
+nrefused() { grep -c "is not a published boot file" "$T/a.log" || true; }
+refused() { # NAME: tftp-hpa gets an error and no file; the node logs it
+	local before
+	before=$(nrefused)
+	rm -f "$T/oref"
+	inp tftp -m binary $S -c get "$1" "$T/oref" >"$T/ref.out" 2>&1 || true
+	grep -qi "error" "$T/ref.out" && [ ! -s "$T/oref" ] && [ "$(nrefused)" -eq $((before + 1)) ]
+}
+for f in netboot/secret.txt secret.txt ../../../etc/passwd /etc/passwd netboot/../netboot/vmlinuz \
+	'netboot\..\secret.txt' netboot@2/vmlinuz nothere; do
+	ck "refused, with an error and a log line: '$f'" 'refused "$f"'
+done
+ck "refused: a write (read-only server)" \
+	'! inp busybox tftp -p -l "$T/secret" -r up.txt $S 2>"$T/put.out" && grep -q "read-only" "$T/a.log"'
+ck "refused: netascii mode, with a message" \
+	'inp tftp -m netascii $S -c get netboot/vmlinuz "$T/o11" >"$T/na.out" 2>&1; grep -q "octet" "$T/na.out"'
+
+# --- garbage ------------------------------------------------------------------
+inp python3 - "$S" <<'EOF'
+import os, socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+for n in (0, 1, 2, 3, 4, 100, 516, 1400, 65000):
+    s.sendto(os.urandom(n), (sys.argv[1], 69))
+s.sendto(b"\x00\x01netboot/vmlinuz", (sys.argv[1], 69))            # no NULs
+s.sendto(b"\x00\x01" + b"A" * 400 + b"\x00octet\x00", (sys.argv[1], 69))
+s.sendto(b"\x00\x01x\x00octet\x00blksize\x00", (sys.argv[1], 69))  # option without value
+s.sendto(b"\x00\x04\x00\x01", (sys.argv[1], 69))                   # an ACK to port 69
+EOF
+sleep 0.5
+ck "garbage datagrams are dropped and logged" 'grep -q "bad request" "$T/a.log"'
+ck "the node still serves after the garbage" \
+	'inp busybox tftp -g -b 1468 -r netboot/vmlinuz -l "$T/o12" $S && got "$T/o12" "$T/vmlinuz"'
+
+# --- many at once ---------------------------------------------------------------
+for i in $(seq 24); do
+	inp busybox tftp -g -b 1468 -r netboot/vmlinuz -l "$T/m$i" $S &
+	BG[i]=$!
+done
+bad=0
+for i in $(seq 24); do wait "${BG[i]}" || bad=$((bad + 1)); got "$T/m$i" "$T/vmlinuz" || bad=$((bad + 1)); done
+ck "24 clients at once all get vmlinuz intact ($bad failures)" '[ "$bad" -eq 0 ]'
+
+ck "the node is still running" 'kill -0 "${PIDS[1]}"'
+stop_all
+for f in p a; do
+	ck "no sanitizer report in $f.log" '! grep -q "ERROR: AddressSanitizer\|runtime error:\|LeakSanitizer" "$T/$f.log"'
+done
+echo "t_boot: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]
