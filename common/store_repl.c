@@ -167,7 +167,16 @@ store_ingest(struct store *s, const struct store_incoming *c, size_t n,
 	if ((rc = index_write(&s->ix, ingest_txn, &ic)) != 0)
 		bl_why(why, whylen, rc, "indexing chunks: %s", bl_strerror(rc));
 out:
-	/* Files of a failed call are orphans: gc's sweep removes them. */
+	/*
+	 * Files of a failed call are orphans (the index never named them):
+	 * gc's sweep removes them.  On a full disk remove them now, so the
+	 * caller can still write its status and the space is there when it
+	 * tries again.
+	 */
+	if ((rc == -ENOSPC || rc == -EDQUOT) && put != NULL)
+		for (i = 0; i < n; i++)
+			if (put[i])
+				(void)chunkstore_del(s->cs, c[i].id);
 	free(put);
 	free(want);
 	free(ids);

@@ -22,6 +22,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
+
+#include <sys/stat.h>
 
 #include <openssl/evp.h>
 
@@ -714,6 +717,34 @@ status_json(struct agent *a)
 	        a->unassigned);
 }
 
+/*
+ * STATE/status.reserve: 64 KiB held back so that the status can still be
+ * written when replication has filled the disk (an operator asks "why
+ * did it stop?" exactly then).  Made when there is room; given up for a
+ * status write that fails for want of space.
+ */
+#define RESERVE_BYTES (64u << 10)
+
+static void
+reserve_path(struct agent *a, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s.reserve", a->d->status);
+}
+
+void
+agent_reserve(struct agent *a)
+{
+	char path[DIST_PATH_MAX + 16];
+	static const uint8_t zero[RESERVE_BYTES];
+	struct stat sb;
+
+	reserve_path(a, path, sizeof(path));
+	if (stat(path, &sb) == 0 && sb.st_size == (off_t)RESERVE_BYTES)
+		return;
+	if (fs_write_atomic(path, zero, sizeof(zero), 0600) != 0)
+		(void)unlink(path);
+}
+
 static void
 status_report(struct agent *a)
 {
@@ -724,7 +755,16 @@ status_report(struct agent *a)
 	json_decref(o);
 	if (txt == NULL)
 		return;
-	if ((rc = fs_write_atomic(a->d->status, txt, strlen(txt), 0644)) != 0)
+	rc = fs_write_atomic(a->d->status, txt, strlen(txt), 0644);
+	if (rc == -ENOSPC || rc == -EDQUOT) {
+		char path[DIST_PATH_MAX + 16];
+
+		reserve_path(a, path, sizeof(path));
+		if (unlink(path) == 0)
+			rc = fs_write_atomic(
+			        a->d->status, txt, strlen(txt), 0644);
+	}
+	if (rc != 0)
 		log_warnx("%s: %s", a->d->status, bl_strerror(rc));
 	if (!a->hb_busy)
 		(void)fetch_status(a, txt); /* takes txt */
@@ -882,6 +922,7 @@ agent_main(void *arg)
 	d->wake = a.multi;
 	pthread_mutex_unlock(&d->mu);
 	load_unassigned(&a);
+	agent_reserve(&a);
 	a.gc_next = time(NULL) + 2;
 	while (!dist_stopping(d)) {
 		step(&a);

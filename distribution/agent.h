@@ -140,6 +140,8 @@ struct img *agent_find(struct agent *a, const char *name, uint32_t version);
 /* fetch.c */
 CURL *fetch_easy(struct agent *a, const char *url);
 int fetch_catalog(struct agent *a);
+/* Make STATE/status.reserve if it is missing (see agent.c). */
+void agent_reserve(struct agent *a);
 int fetch_manifest(struct agent *a, struct img *im);
 int fetch_status(struct agent *a, char *body);
 int fetch_batch(struct agent *a);

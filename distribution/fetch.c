@@ -729,6 +729,7 @@ fetch_flush(struct agent *a)
 	} else if (a->disk_why[0] != '\0') {
 		a->disk_why[0] = '\0';
 		a->dirty = 1;
+		agent_reserve(a); /* room again: hold some back */
 	}
 	a->npend = 0;
 	a->pend_bytes = 0;
