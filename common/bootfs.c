@@ -146,17 +146,6 @@ names_add(struct bname **v, size_t *n, size_t *cap, const char *name,
 	return 0;
 }
 
-static const struct manifest_file *
-find_path(const struct manifest *m, const char *path)
-{
-	uint32_t i;
-
-	for (i = 0; i < m->nfiles; i++)
-		if (strcmp(m->files[i].path, path) == 0)
-			return &m->files[i];
-	return NULL;
-}
-
 int
 bootfs_publish(struct bootfs *b, const struct bootfs_ref *refs, size_t n,
         size_t *missing, char *why, size_t whylen)
@@ -178,7 +167,7 @@ bootfs_publish(struct bootfs *b, const struct bootfs_ref *refs, size_t n,
 			nmiss++;
 			continue;
 		}
-		if ((mf = find_path(m, refs[i].path)) == NULL) {
+		if ((mf = manifest_find(m, refs[i].path)) == NULL) {
 			log_warnx("boot files: %s@%" PRIu32 " has no '%s'",
 			        m->name, m->version, refs[i].path);
 			manifest_free(m);

@@ -656,3 +656,22 @@ out_free:
 	free(buf);
 	return rc;
 }
+
+const struct manifest_file *
+manifest_find(const struct manifest *m, const char *path)
+{
+	size_t lo = 0, hi = m->nfiles, mid;
+	int c;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		c = strcmp(path, m->files[mid].path);
+		if (c == 0)
+			return &m->files[mid];
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return NULL;
+}

@@ -116,6 +116,11 @@ int manifest_verify(const uint8_t *p, size_t len, const uint8_t pub[32],
 int manifest_id(const uint8_t *p, size_t len, uint8_t id[32]);
 
 /* Free a manifest from manifest_decode, with its files; NULL is a no-op. */
+/* The file at path in a decoded manifest (files sorted by path, as
+ * manifest_decode guarantees), or NULL. */
+const struct manifest_file *manifest_find(
+        const struct manifest *m, const char *path);
+
 void manifest_free(struct manifest *m);
 
 #endif /* BL_MANIFEST_H */

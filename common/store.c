@@ -524,25 +524,6 @@ store_read_chunk(struct store *s, const uint8_t id[32], uint8_t *buf,
 	return 0;
 }
 
-static const struct manifest_file *
-find_file(const struct manifest *m, const char *path)
-{
-	size_t lo = 0, hi = m->nfiles, mid;
-	int c;
-
-	while (lo < hi) {
-		mid = lo + (hi - lo) / 2;
-		c = strcmp(path, m->files[mid].path);
-		if (c == 0)
-			return &m->files[mid];
-		if (c < 0)
-			hi = mid;
-		else
-			lo = mid + 1;
-	}
-	return NULL;
-}
-
 int
 store_cat(struct store *s, const char *name, uint32_t version, const char *path,
         int fd, int verify, char *why, size_t whylen)
@@ -558,7 +539,7 @@ store_cat(struct store *s, const char *name, uint32_t version, const char *path,
 
 	if ((rc = store_manifest(s, name, version, &m, why, whylen)) != 0)
 		return rc;
-	if ((f = find_file(m, path)) == NULL) {
+	if ((f = manifest_find(m, path)) == NULL) {
 		rc = bl_why(why, whylen, BL_ENOTFOUND,
 		        "%s@%" PRIu32 " has no file '%s'", m->name, m->version,
 		        path);

@@ -35,17 +35,11 @@ entry_refs(json_t *e, struct bootfs_ref *r, char *img, size_t imglen)
 	static const char *const keys[] = {"kernel", "program", "iso",
 	        "initrd"};
 	const char *ref = json_string_value(json_object_get(e, "image"));
-	const char *at;
 	uint32_t version = 0;
 	size_t i, n = 0;
 
-	if (ref == NULL)
+	if (ref == NULL || store_parse_ref(ref, img, imglen, &version) != 0)
 		return 0;
-	if ((at = strchr(ref, '@')) != NULL) {
-		version = (uint32_t)strtoul(at + 1, NULL, 10);
-		snprintf(img, imglen, "%.*s", (int)(at - ref), ref);
-	} else
-		snprintf(img, imglen, "%s", ref);
 	for (i = 0; i < sizeof(keys) / sizeof(keys[0]) && n < 2; i++) {
 		const char *p = json_string_value(json_object_get(e, keys[i]));
 

@@ -17,20 +17,9 @@
 #include "batchsrv.h"
 #include "error.h"
 #include "hash.h"
+#include "testutil.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-static void
-printable(const char *why)
-{
-	size_t i;
-
-	if (why[0] == '\0')
-		abort();
-	for (i = 0; why[i] != '\0'; i++)
-		if ((unsigned char)why[i] < 0x20 || (unsigned char)why[i] > 0x7e)
-			abort();
-}
 
 static void
 rate(const uint8_t *data, size_t size)
@@ -45,7 +34,8 @@ rate(const uint8_t *data, size_t size)
 	if (batch_rate_parse(v, &r, why, sizeof(why)) != 0) {
 		if (r != 0)
 			abort();
-		printable(why);
+		if (!tu_printable(why))
+			abort();
 	} else {
 		if (r < BATCH_RATE_MIN || r > BATCH_RATE_MAX)
 			abort();
@@ -72,7 +62,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if ((rc != BL_ETOOBIG && rc != BL_EFORMAT) || ids != NULL ||
 		        n != 0)
 			abort();
-		printable(why);
+		if (!tu_printable(why))
+			abort();
 		return 0;
 	}
 	if (ids == NULL || n > BATCH_MAX || n * 65 > size + 1)

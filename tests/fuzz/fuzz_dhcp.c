@@ -14,21 +14,9 @@
 
 #include "dhcp.h"
 #include "error.h"
+#include "testutil.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-static void
-printable(const char *why)
-{
-	size_t i;
-
-	if (why[0] == '\0')
-		abort();
-	for (i = 0; why[i] != '\0'; i++)
-		if ((unsigned char)why[i] < 0x20 ||
-		        (unsigned char)why[i] > 0x7e)
-			abort();
-}
 
 static void
 check_msg(const struct dhcp_msg *m)
@@ -179,7 +167,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		if ((rc == BL_ETOOBIG) != (m.bad == DHCP_BAD_TOOBIG))
 			abort();
-		printable(why);
+		if (!tu_printable(why))
+			abort();
 		return 0;
 	}
 	check_msg(&m);

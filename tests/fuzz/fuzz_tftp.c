@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "error.h"
+#include "testutil.h"
 #include "tftp.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -33,18 +34,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 		if (!(x))                                                      \
 			abort();                                               \
 	} while (0)
-
-/* Printable ASCII; empty allowed only if may_be_empty. */
-static void
-printable(const char *s, int may_be_empty)
-{
-	size_t i;
-
-	CHECK(may_be_empty || s[0] != '\0');
-	for (i = 0; s[i] != '\0'; i++)
-		CHECK((unsigned char)s[i] >= 0x20 &&
-		        (unsigned char)s[i] <= 0x7e);
-}
 
 static const struct tftp_limits limits[] = {
         {0, 0, 0, 0},
@@ -137,7 +126,7 @@ request(const uint8_t *data, size_t size)
 	if (rc != 0) {
 		CHECK(rc == BL_EFORMAT);
 		CHECK(code == TFTP_EBADOP || code == TFTP_EUNDEF);
-		printable(why, 0);
+		CHECK(tu_printable(why));
 		return;
 	}
 	CHECK(code == 0);
@@ -179,7 +168,7 @@ client(const uint8_t *data, size_t size)
 		CHECK(rc == TFTP_ACK && block == (data[2] << 8 | data[3]));
 	} else if (data[0] == 0 && data[1] == TFTP_ERROR) {
 		CHECK(rc == TFTP_ERROR && code == (data[2] << 8 | data[3]));
-		printable(msg, 1);
+		CHECK(msg[0] == '\0' || tu_printable(msg));
 		CHECK(strlen(msg) ==
 		        strnlen((const char *)data + 4,
 		                size - 4 < 31 ? size - 4 : 31));

@@ -52,6 +52,33 @@ check() { # check DESC CMD...: CMD must succeed
 # Random data of N bytes (fast, not cryptographic).
 randfile() { head -c "$2" /dev/urandom >"$1"; }
 
+# ck DESC EXPR: EXPR (shell code, evaluated here) must succeed.
+ck() { if eval "$2"; then ok "$1"; else not_ok "$1"; fi; }
+
+# Stop the test now: a later step depends on this one.
+fatal() { echo "not ok - $*"; exit 1; }
+
+# netns_primary NS ADDR: a primary ($P) with state in $T/p, listening on
+# ADDR:8443 inside namespace NS; logs to $T/p.log, its PID appended to
+# PIDS, its operator token in TOK.  Returns once it answers.
+netns_primary() {
+	"$P" init --state "$T/p" --name "$2" >"$T/init.out"
+	TOK=$(tail -1 "$T/init.out")
+	sed -i "s/^port = .*/port = 8443/; s/^bind = .*/bind = $2/; s|^url = .*|url = https://$2:8443|" \
+		"$T/p/primary.conf"
+	# Background "ip netns exec" itself (it execs the program): a
+	# function would leave $! naming a subshell, and the program would
+	# outlive us.
+	ip netns exec "$1" "$P" --config "$T/p/primary.conf" 2>"$T/p.log" &
+	PIDS+=($!)
+	for _ in $(seq 100); do
+		ip netns exec "$1" curl -s -o /dev/null --max-time 2 --cacert "$T/p/pki/ca.crt" \
+			"https://$2:8443/v1/ca.crt" && return 0
+		sleep 0.1
+	done
+	fatal "the primary did not answer on $2:8443"
+}
+
 finish() {
 	echo "$pass passed, $fail failed"
 	[ "$fail" -eq 0 ]

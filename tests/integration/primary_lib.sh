@@ -4,7 +4,14 @@
 # CA (the pinned CA file), PORT (empty for a first start) and NSTART=0;
 # start_primary sets PID and U.
 
-ck() { if eval "$2"; then ok "$1"; else not_ok "$1"; fi; }
+# Stop the test now: a later step depends on this one (lib.sh's, plus
+# the primary's last log lines).
+fatal() {
+	not_ok "$*"
+	[ -n "$PID" ] && [ -f "$T/p$NSTART.log" ] && tail -15 "$T/p$NSTART.log" | sed 's/^/    log: /'
+	finish || true
+	exit 1
+}
 
 # Start the primary and wait until it answers.  The first start takes a
 # random port in 20000-29999 (another one while it is busy); a restart

@@ -42,8 +42,6 @@ stop_all() {
 	ip netns del "$NSP" 2>/dev/null || true
 	ip netns del "$NSA" 2>/dev/null || true
 }
-ck() { if eval "$2"; then ok "$1"; else not_ok "$1"; fi; }
-fatal() { echo "not ok - $*"; exit 1; }
 inp() { ip netns exec "$NSP" "$@"; }
 cli() { ip netns exec "$NSP" "$BL" --server https://10.78.0.1:8443 --token "$TOK" --ca "$T/p/pki/ca.crt" "$@"; }
 wait_log() { # PATTERN SECONDS
@@ -70,15 +68,7 @@ ip netns exec "$NSA" ip addr add 10.78.0.2/24 dev eth0
 ip netns exec "$NSA" ip link set eth0 up
 
 # --- the primary, an image, a site with boot entries ---------------------
-"$P" init --state "$T/p" --name 10.78.0.1 >"$T/init.out"
-TOK=$(tail -1 "$T/init.out")
-sed -i "s/^port = .*/port = 8443/; s/^bind = .*/bind = 10.78.0.1/; s|^url = .*|url = https://10.78.0.1:8443|" "$T/p/primary.conf"
-ip netns exec "$NSP" "$P" --config "$T/p/primary.conf" 2>"$T/p.log" &
-PIDS+=($!)
-for _ in $(seq 100); do
-	inp curl -s -o /dev/null --max-time 2 --cacert "$T/p/pki/ca.crt" https://10.78.0.1:8443/v1/ca.crt && break
-	sleep 0.1
-done
+netns_primary "$NSP" 10.78.0.1
 randfile "$T/vmlinuz" $(((5 << 20) + 777))
 randfile "$T/initrd" $((100 << 20)) # past 65535 blocks of 512 bytes
 randfile "$T/prog" $((2 << 20))     # a multiple of 512: ends with an empty block

@@ -48,14 +48,6 @@ stop_all() {
 	fi
 }
 
-# Stop the test now: a later step depends on this one.
-fatal() {
-	not_ok "$*"
-	[ -n "$PID" ] && [ -f "$T/p$NSTART.log" ] && tail -15 "$T/p$NSTART.log" | sed 's/^/    log: /'
-	finish || true
-	exit 1
-}
-
 # ck DESC EXPR: EXPR (shell code, evaluated here) must succeed
 . "$(dirname "$0")/primary_lib.sh"
 

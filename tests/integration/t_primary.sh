@@ -35,14 +35,6 @@ stop_all() {
 	fi
 }
 
-# Stop the test now: a later step depends on this one.
-fatal() {
-	not_ok "$*"
-	[ -n "$PID" ] && [ -f "$T/p$NSTART.log" ] && tail -15 "$T/p$NSTART.log" | sed 's/^/    log: /'
-	finish || true
-	exit 1
-}
-
 now_ms() { date +%s%3N; }
 
 # slice FILE OFFSET [LENGTH]: bytes of FILE on stdout

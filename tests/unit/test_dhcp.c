@@ -252,19 +252,6 @@ parse_exact(const uint8_t *p, size_t len, struct dhcp_msg *m, char *why,
 	return rc;
 }
 
-static int
-printable(const char *s)
-{
-	size_t i;
-
-	if (s[0] == '\0')
-		return 0;
-	for (i = 0; s[i] != '\0'; i++)
-		if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] > 0x7e)
-			return 0;
-	return 1;
-}
-
 static uint32_t
 ip(const char *s)
 {
@@ -280,7 +267,7 @@ bad_pkt(const uint8_t *p, size_t len, int rc, int bad, const char *want)
 
 	CU_ASSERT_EQUAL(parse_exact(p, len, &m, why, sizeof(why)), rc);
 	CU_ASSERT_EQUAL(m.bad, bad);
-	CU_ASSERT(printable(why));
+	CU_ASSERT(tu_printable(why));
 	CU_ASSERT_EQUAL(m.xid, 0); /* zeroed on failure */
 	if (want != NULL && strstr(why, want) == NULL) {
 		fprintf(stderr, "\n  why: %s (wanted %s)\n", why, want);
@@ -806,7 +793,7 @@ test_parse_truncated(void)
 			} else {
 				CU_ASSERT_EQUAL(rc, BL_EFORMAT);
 				CU_ASSERT_EQUAL(m.bad, DHCP_BAD_OPTIONS);
-				CU_ASSERT(printable(why));
+				CU_ASSERT(tu_printable(why));
 			}
 		}
 	}
@@ -845,7 +832,7 @@ test_parse_random_options(void)
 		} else {
 			CU_ASSERT(rc == BL_EFORMAT || rc == BL_ETOOBIG);
 			CU_ASSERT(m.bad != DHCP_BAD_NONE);
-			CU_ASSERT(printable(why));
+			CU_ASSERT(tu_printable(why));
 		}
 	}
 	CU_ASSERT(ok > 0); /* an END early on makes some parse */

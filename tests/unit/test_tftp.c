@@ -59,19 +59,6 @@ parse(const uint8_t *p, size_t len, struct tftp_req *r, int *code, char *why,
 	return rc;
 }
 
-static int
-printable(const char *s)
-{
-	size_t i;
-
-	if (s[0] == '\0')
-		return 0;
-	for (i = 0; s[i] != '\0'; i++)
-		if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] > 0x7e)
-			return 0;
-	return 1;
-}
-
 /* p must parse; r gets the result. */
 static void
 good(const uint8_t *p, size_t len, struct tftp_req *r)
@@ -98,7 +85,7 @@ bad(const uint8_t *p, size_t len, int want_code, const char *want)
 
 	CU_ASSERT_EQUAL(parse(p, len, &r, &code, why, sizeof(why)), BL_EFORMAT);
 	CU_ASSERT_EQUAL(code, want_code);
-	CU_ASSERT(printable(why));
+	CU_ASSERT(tu_printable(why));
 	if (strstr(why, want) == NULL) {
 		fprintf(stderr, "\n  why: %s (wanted %s)\n", why, want);
 		CU_FAIL("why does not name the problem");

@@ -70,3 +70,16 @@ tu_write(const char *path, const void *p, size_t len)
 	}
 	return fclose(f) == 0 ? 0 : -1;
 }
+
+int
+tu_printable(const char *s)
+{
+	size_t i;
+
+	if (s[0] == '\0')
+		return 0;
+	for (i = 0; s[i] != '\0'; i++)
+		if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] > 0x7e)
+			return 0;
+	return 1;
+}

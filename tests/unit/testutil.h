@@ -19,4 +19,7 @@ void tu_fill(uint8_t *p, size_t len, uint64_t seed);
 /* Write len bytes to path; 0 or -1. */
 int tu_write(const char *path, const void *p, size_t len);
 
+/* 1 if s is non-empty printable ASCII (what an error message must be). */
+int tu_printable(const char *s);
+
 #endif /* BL_TESTUTIL_H */
