@@ -726,7 +726,9 @@ fetch_flush(struct agent *a)
 		        "paused: cannot store chunks (%s)", why);
 		log_warnx("%s", a->disk_why);
 		a->dirty = 1;
-	} else if (a->disk_why[0] != '\0') {
+	} else if (a->disk_why[0] != '\0' && time(NULL) >= a->disk_until) {
+		/* Streams already running when the disk filled may store a
+		 * little more meanwhile; the pause holds its 30 s. */
 		a->disk_why[0] = '\0';
 		a->dirty = 1;
 		agent_reserve(a); /* room again: hold some back */

@@ -39,8 +39,6 @@ stop_all() {
 	for n in p a b c d; do ip netns del "blt-$n-$$" 2>/dev/null || true; done
 	umount "$T/d" 2>/dev/null || true
 }
-ck() { if eval "$2"; then ok "$1"; else not_ok "$1"; fi; }
-fatal() { echo "not ok - $*"; exit 1; }
 inp() { ip netns exec "$NSP" "$@"; }
 cli() { ip netns exec "$NSP" "$BL" --server https://10.77.0.1:8443 --token "$TOK" --ca "$T/p/pki/ca.crt" "$@"; }
 
@@ -68,17 +66,7 @@ addnode d 5
 inp tc qdisc add dev "va-$$" root tbf rate 400mbit burst 512kb latency 50ms
 
 # --- the primary ------------------------------------------------------------
-"$P" init --state "$T/p" --name 10.77.0.1 >"$T/init.out"
-TOK=$(tail -1 "$T/init.out")
-sed -i "s/^port = .*/port = 8443/; s/^bind = .*/bind = 10.77.0.1/; s|^url = .*|url = https://10.77.0.1:8443|" "$T/p/primary.conf"
-# Background "ip netns exec" itself (it execs the program): a function
-# would leave $! naming a subshell, and the program would outlive us.
-ip netns exec "$NSP" "$P" --config "$T/p/primary.conf" 2>"$T/p.log" &
-PIDS+=($!)
-for _ in $(seq 100); do
-	inp curl -s -o /dev/null --max-time 2 --cacert "$T/p/pki/ca.crt" https://10.77.0.1:8443/v1/ca.crt && break
-	sleep 0.1
-done
+netns_primary "$NSP" 10.77.0.1
 
 relay() { # NAME PORT [args...]: a relay to the primary, stats in $T/NAME.stats
 	local name=$1 port=$2
@@ -281,8 +269,19 @@ mount -t tmpfs -o size=12m tmpfs "$T/d"
 cli site add north --subnet 10.13.0.0/24 --image s2 >/dev/null
 enroll d north 8443
 start_node d
-ck "a full disk pauses replication with a clear status" 'wait_log d "paused: the disk is full" 60 && sleep 3 &&
-	ip netns exec blt-d-$$ "$D" status --state "$T/d" | grep -q "\"paused\""'
+# The status file follows the log within a heartbeat's 2 s throttle; a
+# loaded machine may take longer.
+paused() {
+	local i
+	for i in $(seq 30); do
+		ip netns exec "blt-d-$$" "$D" status --state "$T/d" >"$T/d.status" 2>&1 &&
+			grep -q '"paused"' "$T/d.status" && return 0
+		sleep 0.5
+	done
+	sed 's/^/    status: /' "$T/d.status"; tail -5 "$T/d.log" | sed 's/^/    d.log: /'
+	return 1
+}
+ck "a full disk pauses replication with a clear status" 'wait_log d "paused: the disk is full" 60 && paused'
 mount -o remount,size=96m "$T/d"
 ck "with room again the node completes s2@1 by itself" 'wait_log d "s2@1 complete" 90'
 ck "s2@1 on the once-full node is byte-identical" 'same d s2 "$T/s2.img"'
