@@ -440,6 +440,16 @@ tftp_tx_next(const struct tftp_tx *t)
 	return t->sent + 1;
 }
 
+uint64_t
+tftp_tx_room(const struct tftp_tx *t)
+{
+	uint64_t end = t->acked + t->window;
+
+	if (tftp_tx_next(t) == 0)
+		return 0;
+	return (end < t->last ? end : t->last) - t->sent;
+}
+
 void
 tftp_tx_sent(struct tftp_tx *t, uint64_t block)
 {
@@ -462,7 +472,7 @@ progress(struct tftp_tx *t)
 int
 tftp_tx_ack(struct tftp_tx *t, uint16_t b)
 {
-	uint64_t k;
+	uint64_t k, before;
 
 	if (t->done)
 		return 0;
@@ -478,18 +488,31 @@ tftp_tx_ack(struct tftp_tx *t, uint16_t b)
 	 * is never longer than wmax <= 65535 blocks (a block is sent only
 	 * within acked + window), so it holds at most one.  maxsent rather
 	 * than sent: after a timeout rewound sent, the ACK the client owes
-	 * for blocks it did get must still count, or a client ahead of a
-	 * shrunken window would never be heard again.
+	 * for blocks it did get must still count, or a client ahead of
+	 * the window resent would never be heard again.
 	 */
 	k = t->acked + (uint16_t)(b - (uint16_t)t->acked);
 	if (k == t->acked || k > t->maxsent)
 		return 0;
-	if (k - t->acked >= t->window && t->window < t->wmax)
-		t->window++;
-	/* The next window starts after k (RFC 7440): blocks sent past it
-	 * were dropped by the client, which takes blocks only in order. */
+	before = t->acked;
 	t->acked = k;
-	t->sent = k;
+	if (k >= t->sent) {
+		/* All that went out (or more, after a rewind): whatever
+		 * the client sends from now on answers this flight. */
+		t->sent = k;
+		t->rewound = 0;
+	} else if (!t->rewound || k - before > 1) {
+		/* Short of what went out: the client lost k + 1 and drops
+		 * what follows until it comes (RFC 7440), so the next
+		 * window starts after k. */
+		t->sent = k;
+		t->rewound = 1;
+	}
+	/* Else, after a rewind, an ACK of just the block after the last:
+	 * a client that ACKs every block, working through what went out.
+	 * The window slides; rewinding on each of those would send the
+	 * rest of the flight again every time.  (Were the block after it
+	 * lost, the timer resends it.) */
 	progress(t);
 	if (k == t->last)
 		t->done = 1;
@@ -501,11 +524,11 @@ tftp_tx_timeout(struct tftp_tx *t, int max_tries)
 {
 	if (t->done)
 		return 0;
-	/* Halve the window only for data lost in flight, not for a lost
-	 * OACK: the window has not been tried yet. */
-	if (t->sent > t->acked && t->window > 1)
-		t->window /= 2;
+	/* The window keeps its size: a client of RFC 7440 ACKs after that
+	 * many blocks (or on its own timer), so a smaller window would end
+	 * in a timeout every time, each one halving it again. */
 	t->sent = t->acked;
+	t->rewound = 1;
 	if (t->timeout_ms < 8 * t->base_ms)
 		t->timeout_ms *= 2;
 	if (t->tries < INT_MAX)

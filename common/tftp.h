@@ -144,10 +144,16 @@ void tftp_data_hdr(uint64_t block, uint8_t hdr[4]);
  * ACK outside it (old, duplicate, or beyond what was sent) changes
  * nothing, so a duplicate ACK never causes a retransmission (the
  * Sorcerer's Apprentice bug of RFC 1350).  Only a timeout retransmits,
- * from acked+1, with the timeout doubled each time up to 8x and the
- * window halved (down to 1; it grows back by one per full window acked,
- * up to the negotiated one).  An ACK for a block before sent (the client
- * lost the one after it) also starts the next window there.
+ * from acked+1, with the timeout doubled each time up to 8x.  The window
+ * stays the negotiated one: the client ACKs after that many blocks (or on
+ * its own timer), so a window shrunk after a loss would stall until a
+ * timer every time.  An ACK for a block before sent (the client lost the
+ * one after it) also starts the next window there, with one exception:
+ * after such a rewind (or a timeout's), until an ACK covers all that was
+ * sent, an ACK of just the block after acked only slides the window.
+ * That is a client ACKing every block: rewinding on each of those would
+ * send the whole flight again per block.  (An RFC 7440 client that lost
+ * that block waits for the timer.)
  */
 struct tftp_tx {
 	uint64_t last;     /* the last block's number */
@@ -155,7 +161,9 @@ struct tftp_tx {
 	uint64_t sent;     /* highest block sent */
 	uint64_t maxsent;  /* highest block ever sent (sent before a
 	                    * timeout rewound it): ACKs up to it count */
-	uint32_t window;   /* current window, 1..wmax */
+	int rewound;       /* 1: rewound (early ACK, timeout), and no ACK
+	                    * since covered all that was sent */
+	uint32_t window;   /* blocks per window: wmax (never shrunk) */
 	uint32_t wmax;     /* negotiated window */
 	uint32_t timeout_ms, base_ms;
 	int oack;          /* 1: block 0 is the OACK, not yet acked */
@@ -173,6 +181,11 @@ void tftp_tx_init(struct tftp_tx *t, const struct tftp_neg *n, uint64_t size);
 uint64_t tftp_tx_next(const struct tftp_tx *t);
 void tftp_tx_sent(struct tftp_tx *t, uint64_t block);
 
+/* How many blocks may go out now, from tftp_tx_next on (0 when it
+ * returns 0): a caller sending several datagrams in one system call
+ * builds that many at most. */
+uint64_t tftp_tx_room(const struct tftp_tx *t);
+
 /*
  * An ACK for wire block number b.  Maps it to the 64-bit block in
  * (acked, maxsent] (rollover-aware).  Returns 1 if it moved the window
@@ -183,8 +196,7 @@ int tftp_tx_ack(struct tftp_tx *t, uint16_t b);
 
 /*
  * The timer fired without progress: rewind sent to acked (so the window
- * goes out again, or the OACK), back off (the window only when blocks
- * were in flight: a lost OACK says nothing about it).  Returns 0, or -1
+ * goes out again, whole, or the OACK) and double the timeout.  Returns 0, or -1
  * when the caller should give up (more than max_tries in a row).
  */
 int tftp_tx_timeout(struct tftp_tx *t, int max_tries);

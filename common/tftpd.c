@@ -15,6 +15,7 @@
 #include <inttypes.h>
 #include <net/if.h>
 #include <netinet/in.h>
+#include <netinet/udp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +32,9 @@
 
 #define RECV_BATCH 64 /* datagrams read per wakeup, so one busy socket
                          cannot starve the rest of the loop */
+#define GSO_BYTES 65507 /* the largest UDP payload over IPv4 */
+#define GSO_SEGS 64     /* UDP_MAX_SEGMENTS of the oldest kernels with
+                           UDP_SEGMENT (4.18) */
 
 struct xfer {
 	struct xfer *next, *prev;
@@ -43,6 +47,7 @@ struct xfer {
 	struct tftp_neg neg;
 	struct tftp_tx tx;
 	struct timespec t0;
+	int gso; /* 1: send runs of DATA as one UDP GSO datagram */
 };
 
 struct tftpd {
@@ -56,7 +61,8 @@ struct tftpd {
 	struct tftpd_stats st;
 	time_t log_sec; /* rate limit for lines about bad packets */
 	int log_n;
-	uint8_t pkt[TFTP_PKT_MAX]; /* received and sent datagrams */
+	uint8_t pkt[TFTP_PKT_MAX]; /* received datagrams, OACK */
+	uint8_t out[GSO_BYTES];    /* DATA blocks of one send */
 };
 
 void
@@ -132,36 +138,112 @@ arm(struct xfer *x)
 	evtimer_add(x->tmo, &tv);
 }
 
-/* Send what the window allows now (the OACK while it is unacked). */
+/*
+ * Blocks b .. b+n-1 into t->out, one after another, each with its
+ * header (a run of DATA datagrams as UDP GSO cuts it: every segment
+ * 4 + blksize bytes, only the file's last one shorter).  Returns 0 with
+ * *len, or bootfs_read's error.
+ */
+static int
+build_run(struct xfer *x, uint64_t b, uint64_t n, size_t *len)
+{
+	struct tftpd *t = x->t;
+	size_t blk = x->neg.blksize, off = 0, got;
+	uint64_t i;
+	int rc;
+
+	for (i = 0; i < n; i++) {
+		tftp_data_hdr(b + i, t->out + off);
+		rc = bootfs_read(t->fs, &x->cur, (b + i - 1) * blk,
+		        t->out + off + 4, blk, &got);
+		if (rc != 0)
+			return rc;
+		off += 4 + got;
+	}
+	*len = off;
+	return 0;
+}
+
+/* Send t->out[0..len) as n DATA datagrams of seg bytes (the last one
+ * maybe shorter): one GSO send when n > 1.  0, or -1 with errno. */
+static int
+send_run(struct xfer *x, size_t len, uint64_t n, size_t seg)
+{
+	union {
+		struct cmsghdr h;
+		uint8_t b[CMSG_SPACE(sizeof(uint16_t))];
+	} cbuf;
+	struct msghdr mh;
+	struct iovec iov;
+	uint16_t gso = (uint16_t)seg;
+
+	if (n == 1)
+		return send(x->fd, x->t->out, len, 0) < 0 ? -1 : 0;
+	memset(&mh, 0, sizeof(mh));
+	memset(&cbuf, 0, sizeof(cbuf));
+	iov.iov_base = x->t->out;
+	iov.iov_len = len;
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	mh.msg_control = cbuf.b;
+	mh.msg_controllen = sizeof(cbuf.b);
+	cbuf.h.cmsg_level = SOL_UDP;
+	cbuf.h.cmsg_type = UDP_SEGMENT;
+	cbuf.h.cmsg_len = CMSG_LEN(sizeof(gso));
+	memcpy(CMSG_DATA(&cbuf.h), &gso, sizeof(gso));
+	return sendmsg(x->fd, &mh, 0) < 0 ? -1 : 0;
+}
+
+/*
+ * Send what the window allows now (the OACK while it is unacked).  Runs
+ * of blocks go out as one UDP GSO datagram each, which the kernel cuts
+ * into DATA datagrams: one system call and one trip through the stack
+ * for up to GSO_SEGS blocks.  Where GSO does not work (no checksum
+ * offload on the way out: EIO; a path MTU below the block: EINVAL;
+ * older kernels) the transfer falls back to one send per block.
+ */
 static int
 pump(struct xfer *x)
 {
 	struct tftpd *t = x->t;
-	uint64_t b;
+	uint64_t b, n, i, max;
+	size_t seg = 4 + (size_t)x->neg.blksize, len;
+	int rc;
 
 	if (x->tx.oack) {
-		size_t n = tftp_build_oack(&x->neg, t->pkt, sizeof(t->pkt));
+		size_t k = tftp_build_oack(&x->neg, t->pkt, sizeof(t->pkt));
 
-		if (n == 0 || send(x->fd, t->pkt, n, 0) < 0)
+		if (k == 0 || send(x->fd, t->pkt, k, 0) < 0)
 			log_debug("tftp %s: OACK: %s", x->who, strerror(errno));
 		arm(x);
 		return 0;
 	}
 	while ((b = tftp_tx_next(&x->tx)) != 0) {
-		size_t got;
-		int rc;
-
-		tftp_data_hdr(b, t->pkt);
-		rc = bootfs_read(t->fs, &x->cur, (b - 1) * x->neg.blksize,
-		        t->pkt + 4, x->neg.blksize, &got);
-		if (rc != 0) {
+		max = x->gso ? GSO_BYTES / seg : 1;
+		if (max > GSO_SEGS)
+			max = GSO_SEGS;
+		n = tftp_tx_room(&x->tx);
+		if (n > max)
+			n = max;
+		if (n == 0)
+			n = 1;
+		if ((rc = build_run(x, b, n, &len)) != 0) {
 			log_warnx("tftp %s: %s: %s; transfer ended", x->who,
 			        x->cur.f->name, bl_strerror(rc));
 			send_error(x->fd, NULL, TFTP_EUNDEF,
 			        "cannot read the file on the server");
 			return -1;
 		}
-		if (send(x->fd, t->pkt, 4 + got, 0) < 0) {
+		if (send_run(x, len, n, seg) != 0) {
+			if (n > 1 && (errno == EIO || errno == EINVAL ||
+			                     errno == EOPNOTSUPP ||
+			                     errno == ENOPROTOOPT)) {
+				log_debug("tftp %s: UDP GSO: %s; one "
+				          "datagram per block",
+				        x->who, strerror(errno));
+				x->gso = 0;
+				continue;
+			}
 			/* The socket buffer is full (or the peer is
 			 * unreachable): the timer sends it again. */
 			if (errno != EAGAIN && errno != EWOULDBLOCK &&
@@ -172,7 +254,8 @@ pump(struct xfer *x)
 			}
 			break;
 		}
-		tftp_tx_sent(&x->tx, b);
+		for (i = 0; i < n; i++)
+			tftp_tx_sent(&x->tx, b + i);
 	}
 	arm(x);
 	return 0;
@@ -399,6 +482,7 @@ request(struct tftpd *t, size_t n, const struct sockaddr_in *peer,
 	x->t = t;
 	x->cur.f = f;
 	x->peer = *peer;
+	x->gso = 1;
 	snprintf(x->who, sizeof(x->who), "%s", who);
 	clock_gettime(CLOCK_MONOTONIC, &x->t0);
 	x->next = t->xfers;

@@ -310,3 +310,123 @@ dl_span() {
 
 mbit() { awk -v b="$1" -v ms="$2" 'BEGIN { printf "%.2f", (ms > 0 ? b * 8 / ms / 1000 : 0) }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", (b > 0 ? a / b : 0) }'; }
+
+# dl_boot_node SITE CONF_LINES: like dl_node (enrolling with the primary
+# directly, no relay), with CONF_LINES (tftp_* and boot_* keys, one a
+# line) appended to the node's dist.conf before it starts.  For the boot
+# benchmarks (tftp.sh, storm.sh).  Sets NPID.
+dl_boot_node() {
+	local site=$1 conf=$2 fpr
+	inp "$C" node add "$site" >"$T/nodetok" 2>"$T/nodeadd.err" ||
+		die "node add: $(cat "$T/nodeadd.err")"
+	fpr=$(grep -o 'ca-sha256 [0-9a-f]*' "$T/nodeadd.err" | cut -d' ' -f2)
+	[ -n "$fpr" ] || die "node add printed no CA fingerprint"
+	inn "$D" enroll --primary "https://$PIP:8443" --ca-sha256 "$fpr" \
+		--token "$(tail -n 1 "$T/nodetok")" --state "$T/n" >"$T/enroll.out" 2>&1 ||
+		die "enroll: $(cat "$T/enroll.out")"
+	printf '%s\n' "$conf" >>"$T/n/dist.conf"
+	ip netns exec "$NSN" "$D" --config "$T/n/dist.conf" 2>"$T/node.log" &
+	NPID=$!
+	DL_PIDS+=("$NPID")
+	sleep 0.2
+	kill -0 "$NPID" 2>/dev/null || die "branchline-dist exited: $(tail -n 3 "$T/node.log")"
+}
+
+# dl_stop_pid PID: stop one process we started and drop it from DL_PIDS
+# (so the cleanup never signals a PID that may have been reused).  Not
+# in a subshell: it edits this shell's DL_PIDS.
+dl_stop_pid() {
+	local pid=$1 p keep=()
+	kill "$pid" 2>/dev/null || true
+	for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+	kill -9 "$pid" 2>/dev/null || true
+	wait "$pid" 2>/dev/null || true
+	for p in "${DL_PIDS[@]}"; do [ "$p" = "$pid" ] || keep+=("$p"); done
+	DL_PIDS=("${keep[@]}")
+}
+
+# dl_wait_udp PORT PID: wait (5 s at most) for a UDP listener on PORT in
+# the node's namespace; PID is the server's, which must not exit.
+dl_wait_udp() {
+	local port=$1 pid=$2
+	for _ in $(seq 100); do
+		[ -n "$(inn ss -Hlun "sport = :$port")" ] && return 0
+		kill -0 "$pid" 2>/dev/null || die "the server on port $port exited"
+		sleep 0.05
+	done
+	die "nothing listens on port $port"
+}
+
+# dl_boot_serve FILE CONF_LINES: with the primary running (dl_net,
+# dl_primary), upload FILE as image "bench" (path disk.img), make site
+# east with one boot entry naming it, and start an enrolled node with
+# CONF_LINES appended to its dist.conf (dl_boot_node).  Returns once the
+# node has replicated the image and published bench/disk.img.
+dl_boot_serve() {
+	local file=$1 conf=$2
+	dl_site east
+	inp "$C" -q image upload bench disk.img="$file" >"$T/upload.out" 2>&1 ||
+		die "upload of $file: $(tail -n 3 "$T/upload.out")"
+	cat >"$T/east.json" <<'EOJ'
+{"name": "east", "tz": "UTC", "images": ["bench"],
+ "boot": [{"name": "big", "arch": "efi-x64", "kind": "program",
+           "image": "bench", "program": "disk.img"}]}
+EOJ
+	inp "$C" -q site set east --file "$T/east.json" >"$T/set.out" 2>&1 ||
+		die "site set: $(cat "$T/set.out")"
+	dl_boot_node east "$conf"
+	dl_wait_complete bench@1 300
+	for _ in $(seq 100); do
+		grep -q "boot files: 1 published" "$T/node.log" && return 0
+		sleep 0.1
+	done
+	die "the node did not publish bench/disk.img"
+}
+
+# dl_wait_tcp PORT PID: wait (5 s at most) for a TCP listener on PORT in
+# the node's namespace; PID is the server's, which must not exit.
+dl_wait_tcp() {
+	local port=$1 pid=$2
+	for _ in $(seq 100); do
+		[ -n "$(inn ss -Hltn "sport = :$port")" ] && return 0
+		kill -0 "$pid" 2>/dev/null || die "the server on port $port exited"
+		sleep 0.05
+	done
+	die "nothing listens on TCP port $port"
+}
+
+# dl_http_nginx PREFIX ROOT ADDR:PORT WORKERS: nginx in the node's
+# namespace serving ROOT on ADDR:PORT (a peer for the HTTP boot
+# benchmark): its own configuration and logs under PREFIX, in the
+# foreground (daemon off) so that it is ours to stop, WORKERS worker
+# processes, sendfile on, no access log.  Sets NGPID.
+dl_http_nginx() {
+	local prefix=$1 root=$2 listen=$3 workers=$4
+	mkdir -p "$prefix/logs"
+	cat >"$prefix/nginx.conf" <<EONG
+daemon off;
+master_process on;
+worker_processes $workers;
+user root root;
+pid $prefix/nginx.pid;
+error_log $prefix/logs/error.log warn;
+events { worker_connections 1024; }
+http {
+	access_log off;
+	sendfile on;
+	tcp_nopush on;
+	keepalive_requests 100000;
+	types { }
+	default_type application/octet-stream;
+	server {
+		listen $listen;
+		root $root;
+	}
+}
+EONG
+	ip netns exec "$NSN" nginx -p "$prefix" -c "$prefix/nginx.conf" -e "$prefix/logs/error.log" \
+		2>"$T/nginx.log" &
+	NGPID=$!
+	DL_PIDS+=("$NGPID")
+	dl_wait_tcp "${listen##*:}" "$NGPID"
+}

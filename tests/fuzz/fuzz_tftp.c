@@ -206,6 +206,7 @@ sane(const struct tftp_tx *t)
 	CHECK(t->window >= 1 && t->window <= t->wmax &&
 	        t->wmax <= TFTP_WINDOW_MAX);
 	CHECK(t->done == (t->acked == t->last));
+	CHECK(t->rewound == 0 || t->rewound == 1);
 	CHECK(!t->oack || (t->acked == 0 && t->sent == 0));
 	CHECK(t->tries >= 0);
 	CHECK(t->timeout_ms >= t->base_ms && t->timeout_ms <= 8 * t->base_ms);
@@ -220,7 +221,7 @@ same(const struct tftp_tx *a, const struct tftp_tx *b)
 	        a->window == b->window && a->wmax == b->wmax &&
 	        a->timeout_ms == b->timeout_ms && a->base_ms == b->base_ms &&
 	        a->oack == b->oack && a->tries == b->tries &&
-	        a->done == b->done;
+	        a->done == b->done && a->rewound == b->rewound;
 }
 
 /*
@@ -264,15 +265,20 @@ sender(const uint8_t *data, size_t size)
 			CHECK(rc == 0 || rc == -1);
 			CHECK(t.done || rc == (t.tries > max_tries ? -1 : 0));
 			CHECK(t.sent == t.acked);
+			CHECK(t.done || t.oack || t.rewound);
 			break;
 		case 1:
+			k = tftp_tx_room(&t);
+			CHECK((k == 0) == (tftp_tx_next(&t) == 0));
 			while ((b = tftp_tx_next(&t)) != 0) {
 				CHECK(!t.oack && b == t.sent + 1 &&
 				        b <= t.last && b <= t.acked + t.window);
 				tftp_tx_sent(&t, b);
 				CHECK(t.sent == b);
 				sends++;
+				k--;
 			}
+			CHECK(k == 0);
 			break;
 		case 2:
 		case 3:
@@ -289,8 +295,13 @@ sender(const uint8_t *data, size_t size)
 				CHECK(t.acked > before.acked ||
 				        (before.oack && !t.oack && w == 0));
 				CHECK((t.acked & 0xffff) == w);
-				CHECK(t.sent == t.acked && t.tries == 0 &&
-				        t.timeout_ms == t.base_ms);
+				/* The next window starts after the ACK, or
+				 * (a client ACKing every block) it slides. */
+				CHECK(t.sent == t.acked ||
+				        (t.sent == before.sent &&
+				                t.acked == before.acked + 1 &&
+				                before.rewound && t.rewound));
+				CHECK(t.tries == 0 && t.timeout_ms == t.base_ms);
 			} else
 				CHECK(same(&t, &before));
 			break;
