@@ -11,7 +11,8 @@ build_pkgs=(
 )
 test_pkgs=(
 	jq lmdb-utils casync cpio busybox-static util-linux procps
-	xxd rsync nginx-light tftp-hpa atftp
+	xxd rsync nginx-light tftp-hpa atftp tftpd-hpa
+	qemu-system-x86 ipxe-qemu ovmf ipxe dnsmasq-base wrk
 )
 
 pkgs=("${build_pkgs[@]}")

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 #include <event2/event.h>
@@ -193,8 +194,19 @@ main(int argc, char **argv)
 		return 1;
 	}
 	log_init(1, (int)d.conf.log_level, "branchline-dist");
-	if (store_open(d.store, &d.st, why, sizeof(why)) != 0) {
+	/* Files the store makes on opening are the service user's. */
+	if (daemon_as_user(d.conf.user, 1, why, sizeof(why)) != 0) {
 		log_warnx("%s", why);
+		return 1;
+	}
+	rc = store_open(d.store, &d.st, why, sizeof(why));
+	if (daemon_as_user(d.conf.user, 0, why, sizeof(why)) != 0 ||
+	        rc != 0) {
+		log_warnx("%s%s", why,
+		        rc != 0 && d.conf.user[0] != '\0'
+		                ? " (is the state directory the user's?)"
+		                : "");
+		store_close(d.st);
 		return 1;
 	}
 	signal(SIGPIPE, SIG_IGN);
@@ -221,6 +233,18 @@ main(int argc, char **argv)
 		log_warnx("boot services: %s", why);
 		goto out;
 	}
+	/* Every port is bound: no need of root from here on, and no
+	 * packet has been read yet (the loop has not run). */
+	if (daemon_drop(d.conf.user, d.conf.state_dir, why, sizeof(why)) !=
+	        0) {
+		log_warnx("%s", why);
+		goto out;
+	}
+	if (d.conf.user[0] != '\0')
+		log_info("running as user %s", d.conf.user);
+	else if (geteuid() == 0)
+		log_info("running as root: set 'user' in the configuration to "
+		         "drop privileges once the ports are bound");
 	sigint = evsignal_new(base, SIGINT, on_signal, base);
 	sigterm = evsignal_new(base, SIGTERM, on_signal, base);
 	if (sigint == NULL || sigterm == NULL) {

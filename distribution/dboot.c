@@ -1,7 +1,9 @@
 /*
  * dboot.c - the node's boot services on the main thread: keeps a bootfs
  * publishing exactly the files the site's boot entries name (from the
- * catalog, via dist_boot_changed), and serves them over TFTP.
+ * catalog, via dist_boot_changed), and serves them: TFTP (tftpd.c),
+ * proxyDHCP and the PXE boot server (pxed.c) and HTTP(S) (httpboot.c),
+ * all answering from one bootplan made from the same entries.
  *
  * The agent thread only bumps a generation under the mutex; a timer here
  * notices it within a second and publishes again from our own store
@@ -14,9 +16,13 @@
 #include <string.h>
 
 #include "bootfs.h"
+#include "bootplan.h"
 #include "dboot.h"
 #include "error.h"
+#include "httpboot.h"
 #include "log.h"
+#include "pki.h"
+#include "pxed.h"
 #include "tftpd.h"
 
 struct dboot {
@@ -24,6 +30,10 @@ struct dboot {
 	struct store *st; /* ours, sharing the agent's LMDB environment */
 	struct bootfs *fs;
 	struct tftpd *tftp;
+	struct pxed *pxe;
+	struct httpboot *http;
+	SSL_CTX *ssl; /* HTTPS boot */
+	struct bootplan plan; /* what the published entries boot */
 	struct event *tick;
 	uint64_t gen; /* of the entries published */
 };
@@ -58,6 +68,7 @@ publish(struct dboot *b)
 {
 	char (*imgs)[MANIFEST_NAME_MAX + 1] = NULL;
 	struct bootfs_ref *refs = NULL;
+	struct bootplan plan;
 	json_t *boot, *e;
 	size_t i, n = 0, missing = 0, nfiles;
 	uint64_t gen, bytes;
@@ -76,10 +87,17 @@ publish(struct dboot *b)
 		goto out;
 	json_array_foreach(boot, i, e)
 	        n += entry_refs(e, refs + n, imgs[i], sizeof(imgs[i]));
-	if (bootfs_publish(b->fs, refs, n, &missing, why, sizeof(why)) != 0) {
-		log_warnx("%s", why);
+	if (bootplan_from_json(boot, &plan, why, sizeof(why)) != 0) {
+		log_warnx("boot entries: %s", why);
 		goto out; /* tried again at the next tick */
 	}
+	if (bootfs_publish(b->fs, refs, n, &missing, why, sizeof(why)) != 0) {
+		log_warnx("%s", why);
+		bootplan_free(&plan);
+		goto out;
+	}
+	bootplan_free(&b->plan);
+	b->plan = plan;
 	b->gen = gen;
 	nfiles = bootfs_count(b->fs, &bytes);
 	log_info("boot files: %zu published (%" PRIu64 " bytes)%s", nfiles,
@@ -104,6 +122,8 @@ dboot_start(struct event_base *base, struct dist *d, struct dboot **out,
 {
 	const struct dist_conf *c = &d->conf;
 	struct tftpd_conf tc;
+	struct pxed_conf pc;
+	struct httpboot_conf hc;
 	struct timeval sec = {1, 0};
 	struct dboot *b;
 	int rc;
@@ -131,6 +151,42 @@ dboot_start(struct event_base *base, struct dist *d, struct dboot **out,
 		             whylen)) != 0)
 			goto fail;
 	}
+	if (c->dhcp) {
+		pxed_conf_default(&pc);
+		snprintf(pc.interfaces, sizeof(pc.interfaces), "%s",
+		        c->dhcp_interfaces);
+		pc.proxy = c->dhcp_proxy;
+		pc.port = (uint16_t)c->dhcp_port;
+		pc.pxe_port = (uint16_t)c->dhcp_pxe_port;
+		snprintf(pc.http_url, sizeof(pc.http_url), "%s", c->boot_url);
+		pc.http_port = (uint16_t)c->http_boot_port;
+		if ((rc = pxed_start(base, &pc, &b->plan, &b->pxe, why,
+		             whylen)) != 0)
+			goto fail;
+	}
+	if (c->http_boot_port != 0 || c->http_boot_tls_port != 0) {
+		memset(&hc, 0, sizeof(hc));
+		snprintf(hc.bind, sizeof(hc.bind), "%s", c->http_boot_bind);
+		hc.port = (uint16_t)c->http_boot_port;
+		hc.tls_port = (uint16_t)c->http_boot_tls_port;
+		snprintf(hc.url, sizeof(hc.url), "%s", c->boot_url);
+		if (hc.tls_port != 0) {
+			if ((b->ssl = pki_server_ctx(d->pki, why, whylen)) ==
+			        NULL) {
+				rc = BL_ECRYPTO;
+				goto fail;
+			}
+			hc.ssl = b->ssl;
+		}
+		if ((rc = httpboot_start(base, &hc, b->fs, &b->plan, &b->http,
+		             why, whylen)) != 0)
+			goto fail;
+	}
+	log_info("boot services:%s%s%s%s", b->tftp ? " TFTP" : "",
+	        b->pxe ? (c->dhcp_proxy ? " proxyDHCP+PXE(4011)" : " PXE(4011)")
+	               : "",
+	        c->http_boot_port ? " HTTP" : "",
+	        c->http_boot_tls_port ? " HTTPS" : "");
 	if ((b->tick = event_new(base, -1, EV_PERSIST, on_tick, b)) == NULL ||
 	        event_add(b->tick, &sec) != 0) {
 		rc = bl_why(why, whylen, -ENOMEM, "out of memory");
@@ -151,7 +207,12 @@ dboot_stop(struct dboot *b)
 	if (b->tick != NULL)
 		event_free(b->tick);
 	tftpd_stop(b->tftp);
+	pxed_stop(b->pxe);
+	httpboot_stop(b->http);
+	if (b->ssl != NULL)
+		SSL_CTX_free(b->ssl);
 	bootfs_free(b->fs);
+	bootplan_free(&b->plan);
 	if (b->st != NULL)
 		store_close(b->st);
 	free(b);

@@ -25,6 +25,19 @@ struct dist_conf {
 	uint64_t tftp_max_transfers;  /* at once, in all */
 	uint64_t tftp_max_per_client; /* at once, per client address */
 	uint64_t boot_cache;       /* bytes of boot file chunks kept */
+	int dhcp;                  /* proxyDHCP / PXE boot server at all */
+	int dhcp_proxy;            /* answer on 67; no: 4011 only */
+	char dhcp_interfaces[256]; /* comma-separated; "" = every one */
+	uint64_t dhcp_port;        /* 67 */
+	uint64_t dhcp_pxe_port;    /* 4011 */
+	char http_boot_bind[64];   /* address of the boot HTTP(S) server */
+	uint64_t http_boot_port;   /* plain HTTP, 0 = off (80) */
+	uint64_t http_boot_tls_port; /* HTTPS with the node's certificate,
+	                              * 0 = off */
+	char boot_url[300];        /* base of boot URLs handed out; "" =
+	                            * http://ADDRESS:http_boot_port */
+	char user[64];             /* drop to this user once ports are
+	                            * bound; "" = stay who we are */
 };
 
 /* Defaults, then path's settings.  0 or an error with why. */

@@ -24,7 +24,7 @@ if [ "$(id -u)" -ne 0 ] || ! ip netns add "blb-probe-$$" 2>/dev/null; then
 	exit 0
 fi
 ip netns del "blb-probe-$$"
-for c in tftp atftp busybox curl python3; do
+for c in tftp atftp busybox curl python3 jq xxd; do
 	command -v "$c" >/dev/null || { echo "not ok - $c is missing (deploy/install-deps.sh --test)"; exit 1; }
 done
 export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=1"
@@ -93,7 +93,7 @@ tok=$(cli node add east 2>"$T/nodeadd.err")
 FPR=$(grep -o 'ca-sha256 [0-9a-f]*' "$T/nodeadd.err" | cut -d' ' -f2)
 ip netns exec "$NSA" "$D" enroll --primary https://10.78.0.1:8443 --ca-sha256 "$FPR" \
 	--token "$tok" --state "$T/a" >"$T/a.enroll" 2>&1 || fatal "enroll: $(cat "$T/a.enroll")"
-printf 'tftp_bind = 10.78.0.2\ntftp_max_per_client = 32\n' >>"$T/a/dist.conf"
+printf 'tftp_bind = 10.78.0.2\ntftp_max_per_client = 32\nhttp_boot_tls_port = 8445\n' >>"$T/a/dist.conf"
 ip netns exec "$NSA" "$D" --config "$T/a/dist.conf" 2>>"$T/a.log" &
 PIDS+=($!)
 ck "the node replicates netboot@1" 'wait_log "netboot@1 complete" 120'
@@ -173,6 +173,82 @@ sleep 0.5
 ck "garbage datagrams are dropped and logged" 'grep -q "bad request" "$T/a.log"'
 ck "the node still serves after the garbage" \
 	'inp busybox tftp -g -b 1468 -r netboot/vmlinuz -l "$T/o12" $S && got "$T/o12" "$T/vmlinuz"'
+
+# --- HTTP boot: the same files, and the iPXE script ----------------------------
+H=http://$S
+code() { inp curl -s -o "${OUT:-/dev/null}" -w "%{http_code}" "$@"; }
+ck "http: GET a boot file" 'inp curl -sf -o "$T/h1" $H/boot/netboot/vmlinuz && got "$T/h1" "$T/vmlinuz"'
+ck "http: GET a 100 MB file" 'inp curl -sf -o "$T/h2" $H/boot/netboot@1/initrd.gz && got "$T/h2" "$T/initrd"'
+etag=$(inp curl -sfI $H/boot/netboot/efi/prog.efi | tr -d '\r' | awk -F': ' 'tolower($1)=="etag"{print $2}')
+ck "http: HEAD gives the length, and the SHA-256 as ETag" \
+	'inp curl -sfI $H/boot/netboot/efi/prog.efi | tr -d "\r" | grep -qi "^content-length: $(stat -c %s "$T/prog")$" &&
+	 [ "$etag" = "\"$(sha256sum "$T/prog" | cut -d" " -f1)\"" ]'
+ck "http: Range 1000-1999 is a 206 of those bytes" \
+	'[ "$(OUT="$T/h3" code -r 1000-1999 $H/boot/netboot/vmlinuz)" = 206 ] &&
+	 cmp -s "$T/h3" <(tail -c +1001 "$T/vmlinuz" | head -c 1000)'
+ck "http: a suffix range (the last 10 bytes)" \
+	'inp curl -sf -o "$T/h4" -r -10 $H/boot/netboot/vmlinuz && cmp -s "$T/h4" <(tail -c 10 "$T/vmlinuz")'
+ck "http: a range past the end is a 416" '[ "$(code -r 99999999999- $H/boot/netboot/vmlinuz)" = 416 ]'
+ck "http: If-None-Match with the ETag is a 304" \
+	'[ "$(code -H "If-None-Match: $etag" $H/boot/netboot/efi/prog.efi)" = 304 ]'
+ck "http: files that are not published are 404s" \
+	'[ "$(code $H/boot/netboot/secret.txt)" = 404 ] &&
+	 [ "$(code --path-as-is $H/boot/netboot/../netboot/vmlinuz)" = 404 ] && [ "$(code $H/etc/passwd)" = 404 ]'
+ck "http: POST is a 405" '[ "$(code -d x $H/boot/netboot/vmlinuz)" = 405 ]'
+inp curl -sf "$H/boot.ipxe?mac=52-54-00-AA-BB-CC&arch=7" >"$T/script" || true
+ck "http: the iPXE script boots the site default with its initrd and args" \
+	'head -1 "$T/script" | grep -qx "#!ipxe" &&
+	 grep -qx "kernel http://10.78.0.2:80/boot/netboot/vmlinuz initrd=initrd.gz console=ttyS0" "$T/script" &&
+	 grep -qx "initrd http://10.78.0.2:80/boot/netboot/initrd.gz" "$T/script" && grep -qx boot "$T/script" &&
+	 grep -q "52:54:00:aa:bb:cc" "$T/a.log"'
+ck "http: a bad mac in the script request is a 400" '[ "$(code "$H/boot.ipxe?mac=zz")" = 400 ]'
+ck "https: the same file with the node's certificate" \
+	'inp curl -sf --cacert "$T/a/pki/ca.crt" -k -o "$T/h5" https://$S:8445/boot/netboot/vmlinuz && got "$T/h5" "$T/vmlinuz"'
+
+# --- proxyDHCP and the PXE boot server -----------------------------------------
+PROBE="$(cd "$(dirname "$0")/.." && pwd)/tools/dhcpprobe.py"
+probe() { inp timeout 10 python3 "$PROBE" --iface br0 "$@"; }
+jqr() { jq -r "$1" "$T/dhcp.json"; }
+probe --arch 7 --vclass PXEClient:Arch:00007:UNDI:003016 --uuid 00112233445566778899aabbccddeeff00 >"$T/dhcp.json" || true
+ck "proxyDHCP: an x64 UEFI PXE client is offered its program, over TFTP" \
+	'[ "$(jqr ".opts[\"53\"]")" = 02 ] && [ "$(jqr .yiaddr)" = 0.0.0.0 ] && [ "$(jqr .siaddr)" = $S ] &&
+	 [ "$(jqr .file)" = netboot/efi/prog.efi ] && [ "$(jqr ".opts[\"60\"]" | xxd -r -p)" = PXEClient ] &&
+	 [ "$(jqr ".opts[\"54\"]")" = 0a4e0002 ] && [ "$(jqr ".opts[\"97\"]")" = 00112233445566778899aabbccddeeff00 ] &&
+	 [ "$(jqr ".opts[\"43\"]")" != null ]'
+probe --arch 0 --user-class iPXE >"$T/dhcp.json" || true
+ck "proxyDHCP: iPXE gets its script URL, not a program" \
+	'[ "$(jqr .file)" = "http://10.78.0.2:80/boot.ipxe?mac=52:54:00:00:00:01&arch=0" ]'
+probe --arch 16 --vclass HTTPClient:Arch:00016:UNDI:003001 >"$T/dhcp.json" || true
+ck "proxyDHCP: a UEFI HTTP boot client gets the program's URL and HTTPClient" \
+	'[ "$(jqr .file)" = "http://10.78.0.2:80/boot/netboot/efi/prog.efi" ] &&
+	 [ "$(jqr ".opts[\"60\"]" | xxd -r -p)" = HTTPClient ]'
+ck "proxyDHCP: a BIOS PXE ROM with no BIOS program is not answered, and the log says why" \
+	'! probe --arch 0 >/dev/null && grep -q "not answered: no boot program entry for arch 0" "$T/a.log"'
+ck "proxyDHCP: a client that is not PXE gets nothing" '! probe --vclass "MSFT 5.0" --arch 7 >/dev/null'
+probe --giaddr 10.78.0.1 --src-port 67 --to $S --arch 7 --opt82 01046c616e31020461626364 >"$T/dhcp.json" || true
+ck "proxyDHCP: a relayed request is answered to the relay's port 67, option 82 echoed" \
+	'[ "$(jqr .src)" = "10.78.0.2:67" ] && [ "$(jqr .giaddr)" = 10.78.0.1 ] &&
+	 [ "$(jqr ".opts[\"82\"]")" = 01046c616e31020461626364 ] && grep -q "(relayed)" "$T/a.log"'
+probe --type request --to $S --port 4011 --src-port 4011 --ciaddr 10.78.0.1 --arch 7 \
+	--vclass PXEClient:Arch:00007:UNDI:003016 --item 1 >"$T/dhcp.json" || true
+ck "PXE boot server (4011): a REQUEST gets an ACK with the file and the boot item" \
+	'[ "$(jqr ".opts[\"53\"]")" = 05 ] && [ "$(jqr .file)" = netboot/efi/prog.efi ] &&
+	 [ "$(jqr .src)" = "10.78.0.2:4011" ] && jqr ".opts[\"43\"]" | grep -q "470400010000"'
+inp python3 - "$S" <<'PYEOF'
+import os, socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+for n in (0, 1, 239, 240, 300, 1400):
+    s.sendto(os.urandom(n), (sys.argv[1], 67))
+    s.sendto(os.urandom(n), (sys.argv[1], 4011))
+hdr = bytes([1, 1, 6, 0]) + bytes(232) + bytes([99, 130, 83, 99])
+s.sendto(hdr + bytes([53, 1, 1, 60, 200]) + b"PXEClient", (sys.argv[1], 67))  # option past the end
+s.sendto(hdr + bytes([52, 1, 3, 53, 1, 1, 255]), (sys.argv[1], 67))             # overload, empty areas
+s.sendto(hdr + bytes([93, 3, 0, 0, 0, 53, 1, 1, 255]), (sys.argv[1], 67))       # odd option 93
+PYEOF
+sleep 0.5
+ck "proxyDHCP: garbage is dropped and logged" 'grep -q "dhcp .*dropped" "$T/a.log"'
+probe --arch 7 --vclass PXEClient:Arch:00007:UNDI:003016 >"$T/dhcp.json" || true
+ck "proxyDHCP: still answering after the garbage" '[ "$(jqr .file)" = netboot/efi/prog.efi ]'
 
 # --- many at once ---------------------------------------------------------------
 for i in $(seq 24); do

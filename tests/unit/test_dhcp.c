@@ -1098,7 +1098,7 @@ test_build_relayed(void)
 	struct dhcp_dest d;
 	uint8_t buf[1500];
 	const uint8_t *v;
-	size_t n, vn, e;
+	size_t n, vn = 0, e;
 
 	answer_init(&a, DHCP_OFFER, "undionly.kpxe");
 	n = build_back(seed_relayed, &a, buf, sizeof(buf), &req, &back);

@@ -21,7 +21,8 @@
 	X(repl)                                                                \
 	X(batch)                                                               \
 	X(tftp)                                                                \
-	X(dhcp)
+	X(dhcp)                                                                \
+	X(bootplan)
 
 #define BL_DECLARE(name) int test_##name##_register(void);
 BL_TEST_SUITES(BL_DECLARE)

@@ -1,0 +1,72 @@
+/*
+ * pxed.h - the proxyDHCP server (UDP 67) and PXE boot server (UDP 4011)
+ * of every node.  It never assigns an address: the site's DHCP server
+ * does that; this one answers PXE and UEFI HTTP-boot clients (option 60
+ * PXEClient / HTTPClient) with what to boot, chosen by bootplan_dhcp
+ * from the node's boot entries.
+ *
+ * On 67 it answers DISCOVERs with a proxy OFFER (and a REQUEST or INFORM
+ * only when it names this server); on 4011, REQUESTs and INFORMs with an
+ * ACK.  A relayed request (giaddr set) is answered unicast to the relay's
+ * port 67, option 82 echoed.  With proxy off, only 4011 is served: for a
+ * site DHCP server on the same host that sends option 60 itself.
+ *
+ * Replies leave by the interface the request came in on (IP_PKTINFO),
+ * with this node's address on that interface as server identifier, TFTP
+ * server and HTTP host.  One event-loop thread.
+ */
+#ifndef BL_PXED_H
+#define BL_PXED_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <event2/event.h>
+
+#include "bootplan.h"
+
+#define PXED_IFACES_MAX 16
+
+struct pxed_conf {
+	/* LAN interfaces to answer on, comma-separated; "" = every one. */
+	char interfaces[256];
+	int proxy;         /* serve port (67); 0: only pxe_port */
+	uint16_t port;     /* 67 */
+	uint16_t pxe_port; /* 4011 */
+	/* Base of boot URLs: "" makes "http://ADDR:http_port" from the
+	 * address the request reached; else e.g. "http://boot.example". */
+	char http_url[BOOTPLAN_BASE_MAX];
+	uint16_t http_port; /* 0: no HTTP boot (iPXE and HTTPClient get
+	                     * nothing) */
+};
+
+struct pxed_stats {
+	uint64_t received;  /* datagrams read */
+	uint64_t dropped;   /* not a valid DHCP request */
+	uint64_t ignored;   /* valid, but not for a proxy to answer */
+	uint64_t unplanned; /* a boot client we had nothing for */
+	uint64_t answered;  /* replies sent */
+	uint64_t send_errors;
+};
+
+struct pxed;
+
+/* Defaults: every interface, proxy on, 67 and 4011, no HTTP. */
+void pxed_conf_default(struct pxed_conf *c);
+
+/*
+ * Bind the ports (as root) and answer from *plan, which the caller may
+ * replace between events and which must outlive the server.  Returns 0,
+ * or an errno/BL_ code with why (nothing left open).
+ */
+int pxed_start(struct event_base *base, const struct pxed_conf *c,
+        const struct bootplan *plan, struct pxed **out, char *why,
+        size_t whylen);
+
+/* The ports bound (useful with port 0 in tests). */
+void pxed_ports(const struct pxed *p, uint16_t *port, uint16_t *pxe_port);
+
+void pxed_stats(const struct pxed *p, struct pxed_stats *st);
+void pxed_stop(struct pxed *p);
+
+#endif /* BL_PXED_H */
