@@ -7,6 +7,12 @@
  * port.  A datagram is parsed by dhcp_parse, judged, answered by
  * dhcp_build_proxy and sent to dhcp_reply_dest's address, out of the
  * interface it came in on.
+ *
+ * Every answer is logged, up to ANSWER_LOG_MAX lines a second; past that
+ * (a flood, or a very large boot storm) answers are counted, and the
+ * count is logged when the next second begins.  The log line, not the
+ * answer, was the largest cost per packet under a flood; the counters
+ * in pxed_stats stay exact.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -26,6 +32,7 @@
 #include "pxed.h"
 
 #define RECV_BATCH 64 /* datagrams per wakeup, so one port cannot starve */
+#define ANSWER_LOG_MAX 100 /* answers logged a second; the rest counted */
 
 struct psock {
 	struct pxed *p;
@@ -43,6 +50,9 @@ struct pxed {
 	struct pxed_stats st;
 	time_t log_sec;
 	int log_n;
+	time_t alog_sec;       /* second of the answer lines counted in */
+	int alog_n;            /* answer lines logged in alog_sec */
+	uint64_t alog_skipped; /* answers not logged since the last report */
 	uint8_t pkt[DHCP_PKT_MAX + 1];
 	uint8_t out[DHCP_PKT_MAX];
 };
@@ -67,6 +77,30 @@ may_log(struct pxed *p)
 		p->log_n = 0;
 	}
 	return p->log_n++ < 10;
+}
+
+/* Whether to log an answer: at most ANSWER_LOG_MAX a second; when a new
+ * second begins, first a line with how many were left out. */
+static int
+may_log_answer(struct pxed *p)
+{
+	time_t now = time(NULL);
+
+	if (now != p->alog_sec) {
+		if (p->alog_skipped > 0)
+			log_info("dhcp: %" PRIu64 " more answers not logged "
+			         "(at most %d lines a second)",
+			        p->alog_skipped, ANSWER_LOG_MAX);
+		p->alog_sec = now;
+		p->alog_n = 0;
+		p->alog_skipped = 0;
+	}
+	if (p->alog_n < ANSWER_LOG_MAX) {
+		p->alog_n++;
+		return 1;
+	}
+	p->alog_skipped++;
+	return 0;
 }
 
 static void
@@ -230,7 +264,10 @@ handle(struct psock *ps, size_t n, const struct sockaddr_in *peer,
 			        mac);
 		return;
 	}
-	dhcp_reply_dest(&m, ps->port, peer->sin_addr.s_addr,
+	/* The codec knows the standard ports; ours may be moved. */
+	dhcp_reply_dest(&m,
+	        ps->port == p->pxe_port ? DHCP_PXE_PORT : DHCP_SERVER_PORT,
+	        peer->sin_addr.s_addr,
 	        ntohs(peer->sin_port), &d);
 	if ((rc = send_reply(ps, &d, ifindex, local, p->out, len)) != 0) {
 		p->st.send_errors++;
@@ -239,11 +276,14 @@ handle(struct psock *ps, size_t n, const struct sockaddr_in *peer,
 		return;
 	}
 	p->st.answered++;
-	log_info("dhcp %s arch %d (%s)%s%s%s on %u: %s %s", mac, m.arch,
-	        m.arch >= 0 ? dhcp_arch_name((uint16_t)m.arch) : "none",
-	        m.is_ipxe ? " iPXE" : "", m.is_http ? " HTTPClient" : "",
-	        m.giaddr != 0 ? " (relayed)" : "", ps->port,
-	        a.msgtype == DHCP_OFFER ? "OFFER" : "ACK", file);
+	if (may_log_answer(p))
+		log_info("dhcp %s arch %d (%s)%s%s%s on %u: %s %s", mac,
+		        m.arch,
+		        m.arch >= 0 ? dhcp_arch_name((uint16_t)m.arch) : "none",
+		        m.is_ipxe ? " iPXE" : "",
+		        m.is_http ? " HTTPClient" : "",
+		        m.giaddr != 0 ? " (relayed)" : "", ps->port,
+		        a.msgtype == DHCP_OFFER ? "OFFER" : "ACK", file);
 }
 
 static void

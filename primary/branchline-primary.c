@@ -100,6 +100,7 @@ primary_open(struct primary *p, char *why, size_t whylen)
 static void
 primary_close(struct primary *p)
 {
+	pboot_stop(p);
 	server_stop(p);
 	catalog_cleanup(p);
 	upload_cleanup(p);
@@ -157,8 +158,17 @@ main(int argc, char **argv)
 		log_warnx("event_base_new failed");
 		goto out;
 	}
-	if (primary_open(&p, why, sizeof(why)) != 0 ||
-	        server_start(&p, why, sizeof(why)) != 0) {
+	/* What the daemon creates on disk is the service user's; ports
+	 * are bound as root; then root is dropped, before the first
+	 * request. */
+	if (daemon_as_user(p.conf.user, 1, why, sizeof(why)) != 0 ||
+	        primary_open(&p, why, sizeof(why)) != 0 ||
+	        daemon_as_user(p.conf.user, 0, why, sizeof(why)) != 0 ||
+	        server_start(&p, why, sizeof(why)) != 0 ||
+	        pboot_start(&p, why, sizeof(why)) != 0 ||
+	        daemon_drop(p.conf.user, p.conf.state_dir, why, sizeof(why)) !=
+	                0) {
+		(void)daemon_as_user(p.conf.user, 0, NULL, 0);
 		log_warnx("%s", why);
 		goto out;
 	}

@@ -134,8 +134,8 @@ nodes_json(struct primary *p, time_t now)
 	return a;
 }
 
-static json_t *
-boot_json(const struct site *s)
+json_t *
+catalog_boot_json(const struct site *s)
 {
 	char *txt = site_to_json(s);
 	json_t *o = txt ? json_loads(txt, 0, NULL) : NULL, *b;
@@ -159,7 +159,7 @@ catalog_body(struct primary *p, const struct site *s)
 	        (json_int_t)s->trickle_bps, "replicate_now_until",
 	        (json_int_t)primary_repnow(p, s->name), "heartbeat",
 	        (json_int_t)PRIMARY_HEARTBEAT, "images", images_json(p, s),
-	        "boot", boot_json(s), "sites", sites_json(p), "nodes",
+	        "boot", catalog_boot_json(s), "sites", sites_json(p), "nodes",
 	        nodes_json(p, time(NULL)));
 }
 
@@ -375,6 +375,7 @@ catalog_kick(struct primary *p)
 {
 	struct longpoll *lp, *next;
 
+	pboot_changed(p);
 	for (lp = p->polls; lp != NULL; lp = next) {
 		next = lp->next;
 		poll_answer(lp, 0);

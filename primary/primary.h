@@ -102,7 +102,15 @@ struct primary {
 	struct upload *uploads;
 	struct event *sigint, *sigterm, *tick;
 	uint8_t keyid[8];
+
+	struct pboot *boot; /* boot services for conf.boot_site, or NULL */
 };
+
+/* pboot.c: the head office's own boot services (conf.boot_site). */
+int pboot_start(struct primary *p, char *why, size_t whylen);
+/* The configuration or the images changed: publish again (within 1 s). */
+void pboot_changed(struct primary *p);
+void pboot_stop(struct primary *p);
 
 /* cfgstate.c: reading and changing the configuration repository. */
 int cfg_load(struct primary *p, char *why, size_t whylen);
@@ -125,6 +133,8 @@ int catalog_sign(struct primary *p, const char *body, size_t len,
         char *hdr, size_t hdrlen);
 /* Something a catalog shows changed: answer held long-polls that see it. */
 void catalog_kick(struct primary *p);
+/* A site's boot entries as the catalog carries them (a new reference). */
+json_t *catalog_boot_json(const struct site *s);
 void catalog_hold(struct primary *p, struct evhttp_request *req,
         const char *site, uint64_t gen, int wait);
 void catalog_cleanup(struct primary *p);

@@ -60,12 +60,14 @@ fatal() { echo "not ok - $*"; exit 1; }
 
 # netns_primary NS ADDR: a primary ($P) with state in $T/p, listening on
 # ADDR:8443 inside namespace NS; logs to $T/p.log, its PID appended to
-# PIDS, its operator token in TOK.  Returns once it answers.
+# PIDS, its operator token in TOK.  Returns once it answers.  Lines in
+# PRIMARY_CONF are appended to its primary.conf first.
 netns_primary() {
 	"$P" init --state "$T/p" --name "$2" >"$T/init.out"
 	TOK=$(tail -1 "$T/init.out")
 	sed -i "s/^port = .*/port = 8443/; s/^bind = .*/bind = $2/; s|^url = .*|url = https://$2:8443|" \
 		"$T/p/primary.conf"
+	[ -z "${PRIMARY_CONF:-}" ] || printf '%s\n' "$PRIMARY_CONF" >>"$T/p/primary.conf"
 	# Background "ip netns exec" itself (it execs the program): a
 	# function would leave $! naming a subshell, and the program would
 	# outlive us.

@@ -68,7 +68,13 @@ ip netns exec "$NSA" ip addr add 10.78.0.2/24 dev eth0
 ip netns exec "$NSA" ip link set eth0 up
 
 # --- the primary, an image, a site with boot entries ---------------------
-netns_primary "$NSP" 10.78.0.1
+# The primary serves its own LAN too (site east, once it is defined), on
+# ports of its own: the node's are the standard ones.
+PRIMARY_CONF='boot_site = east
+tftp_port = 1069
+http_boot_port = 8080
+dhcp_port = 1067
+dhcp_pxe_port = 14011' netns_primary "$NSP" 10.78.0.1
 randfile "$T/vmlinuz" $(((5 << 20) + 777))
 randfile "$T/initrd" $((100 << 20)) # past 65535 blocks of 512 bytes
 randfile "$T/prog" $((2 << 20))     # a multiple of 512: ends with an empty block
@@ -249,6 +255,17 @@ sleep 0.5
 ck "proxyDHCP: garbage is dropped and logged" 'grep -q "dhcp .*dropped" "$T/a.log"'
 probe --arch 7 --vclass PXEClient:Arch:00007:UNDI:003016 >"$T/dhcp.json" || true
 ck "proxyDHCP: still answering after the garbage" '[ "$(jqr .file)" = netboot/efi/prog.efi ]'
+
+# --- the primary's own boot services ----------------------------------------------
+ck "the primary publishes its boot site's files too" 'grep -q "boot files of site east: 4 published" "$T/p.log"'
+ck "the primary: TFTP from its own store" \
+	'inp tftp -m binary 10.78.0.1 1069 -c get netboot/vmlinuz "$T/pr1" && got "$T/pr1" "$T/vmlinuz"'
+ck "the primary: HTTP boot and the iPXE script" \
+	'inp curl -sf -o "$T/pr2" http://10.78.0.1:8080/boot/netboot/efi/prog.efi && got "$T/pr2" "$T/prog" &&
+	 inp curl -sf "http://10.78.0.1:8080/boot.ipxe?arch=0" | grep -qx "kernel http://10.78.0.1:8080/boot/netboot/vmlinuz initrd=initrd.gz console=ttyS0"'
+inp timeout 10 python3 "$PROBE" --to 10.78.0.1 --port 14011 --src-port 4011 --type request --ciaddr 10.78.0.1 \
+	--arch 7 --vclass PXEClient:Arch:00007:UNDI:003016 >"$T/dhcp.json" || true
+ck "the primary: its PXE boot server answers" '[ "$(jqr .file)" = netboot/efi/prog.efi ] && [ "$(jqr .siaddr)" = 10.78.0.1 ]'
 
 # --- many at once ---------------------------------------------------------------
 for i in $(seq 24); do
