@@ -550,7 +550,7 @@ bootplan_script(const struct bootplan *p, int arch, const char *mac,
         const char *base, char *out, size_t outlen)
 {
 	const struct bootplan_entry *e = bootplan_default(p, arch);
-	char url[BOOTPLAN_URL_MAX + BOOTPLAN_BASE_MAX];
+	char url[BOOTPLAN_URL_MAX];
 	struct sb s = {out, 0, outlen, outlen == 0};
 	int rc = 0;
 

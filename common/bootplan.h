@@ -34,9 +34,14 @@
 
 #include "site.h"
 
-#define BOOTPLAN_URL_MAX    1024 /* a URL we hand out */
-#define BOOTPLAN_BASE_MAX   300  /* "http://host:port" */
-#define BOOTPLAN_SCRIPT_MAX 8192 /* an iPXE script */
+#define BOOTPLAN_BASE_MAX 300 /* "http://host:port" */
+/* A URL we hand out: the base, "/boot/" and a published name (at most
+ * "NAME@4294967295/PATH"), every byte percent-encoded in the worst case. */
+#define BOOTPLAN_URL_MAX                                                       \
+	(BOOTPLAN_BASE_MAX + 6 +                                               \
+	        3 * (MANIFEST_NAME_MAX + 11 + 1 + MANIFEST_PATH_MAX) + 1)
+/* An iPXE script: two URLs, the initrd's name, the args, the echo. */
+#define BOOTPLAN_SCRIPT_MAX (3 * BOOTPLAN_URL_MAX + SITE_ARGS_MAX + 512)
 #define BOOTPLAN_MAC_MAX    (3 * 16) /* "xx:xx:..." for 16 bytes, NUL */
 
 /* One boot entry, resolved to published file names (all owned). */

@@ -265,7 +265,7 @@ dist_enroll_main(int argc, char **argv)
 	const char *fpr = NULL, *myurl = NULL, *bind = "0.0.0.0";
 	const char *id, *site, *cert, *pubhex;
 	char path[DIST_PATH_MAX + 64], pki[DIST_PATH_MAX], ca[DIST_PATH_MAX + 64];
-	char why[1536] = "", conf[2048], *csr = NULL, *txt = NULL;
+	char why[1536] = "", conf[4096], *csr = NULL, *txt = NULL;
 	unsigned long port = 8444;
 	EVP_PKEY *k = NULL;
 	json_t *ans = NULL, *nj = NULL;
@@ -351,7 +351,13 @@ dist_enroll_main(int argc, char **argv)
 		snprintf(conf, sizeof(conf),
 		        "# branchline-dist, written by enroll\n"
 		        "state_dir = %s\nprimary_url = %s\nbind = %s\n"
-		        "port = %lu\n%s%s%s",
+		        "port = %lu\n%s%s%s"
+		        "# network boot of this LAN (proxyDHCP 67/4011, TFTP 69,"
+		        " HTTP 80) is on;\n"
+		        "# dhcp_interfaces = eth1, http_boot_port, tftp = no,"
+		        " dhcp = no, and\n"
+		        "# user = NAME (drops root once the ports are bound)"
+		        " shape it\n",
 		        state, primary, bind, port, myurl ? "url = " : "",
 		        myurl ? myurl : "", myurl ? "\n" : "");
 		if (write_text(path, conf, 0644, why, sizeof(why)) != 0)

@@ -46,7 +46,7 @@ split_names(const char *const *names, size_t n, const char **dns,
 static int
 write_conf(const char *state, const char *host, char *why, size_t whylen)
 {
-	char path[1200], text[2048];
+	char path[1200], text[4096];
 	int rc;
 
 	snprintf(path, sizeof(path), "%s/primary.conf", state);
@@ -58,7 +58,11 @@ write_conf(const char *state, const char *host, char *why, size_t whylen)
 	        "port = 8443\n"
 	        "# how distribution nodes reach this primary\n"
 	        "url = https://%s:8443\n"
-	        "log_level = 1\n",
+	        "log_level = 1\n"
+	        "# network boot of the head office's own LAN: the site whose"
+	        " boot entries\n"
+	        "# it serves (proxyDHCP 67/4011, TFTP 69, HTTP 80), e.g.\n"
+	        "# boot_site = hq\n",
 	        state, host);
 	if ((rc = fs_write_atomic(path, text, strlen(text), 0644)) != 0)
 		return bl_why(why, whylen, rc, "%s: %s", path, bl_strerror(rc));
