@@ -29,6 +29,7 @@
 #include "dhcp.h"
 #include "error.h"
 #include "log.h"
+#include "netutil.h"
 #include "pxed.h"
 
 #define RECV_BATCH 64 /* datagrams per wakeup, so one port cannot starve */
@@ -291,51 +292,20 @@ on_read(evutil_socket_t fd, short ev, void *arg)
 {
 	struct psock *ps = arg;
 	struct pxed *p = ps->p;
-	union {
-		struct cmsghdr h;
-		uint8_t b[CMSG_SPACE(sizeof(struct in_pktinfo))];
-	} cbuf;
-	struct sockaddr_in peer;
-	struct in_addr local;
-	struct msghdr mh;
-	struct cmsghdr *cm;
-	struct iovec iov;
+	struct net_dgram d;
 	ssize_t n;
-	int i, ifindex;
+	int i;
 
 	(void)ev;
 	for (i = 0; i < RECV_BATCH; i++) {
-		memset(&mh, 0, sizeof(mh));
-		iov.iov_base = p->pkt;
-		iov.iov_len = sizeof(p->pkt);
-		mh.msg_name = &peer;
-		mh.msg_namelen = sizeof(peer);
-		mh.msg_iov = &iov;
-		mh.msg_iovlen = 1;
-		mh.msg_control = cbuf.b;
-		mh.msg_controllen = sizeof(cbuf.b);
-		if ((n = recvmsg(fd, &mh, 0)) < 0)
+		if ((n = net_recv_dgram(fd, p->pkt, sizeof(p->pkt), &d)) < 0)
 			return;
 		p->st.received++;
-		local.s_addr = htonl(INADDR_ANY);
-		ifindex = 0;
-		for (cm = CMSG_FIRSTHDR(&mh); cm != NULL;
-		        cm = CMSG_NXTHDR(&mh, cm))
-			if (cm->cmsg_level == IPPROTO_IP &&
-			        cm->cmsg_type == IP_PKTINFO) {
-				struct in_pktinfo pi;
-
-				memcpy(&pi, CMSG_DATA(cm), sizeof(pi));
-				local = pi.ipi_spec_dst;
-				ifindex = pi.ipi_ifindex;
-			}
-		if (mh.msg_namelen != sizeof(peer) ||
-		        peer.sin_family != AF_INET ||
-		        (mh.msg_flags & MSG_TRUNC)) {
+		if (d.bad) {
 			p->st.dropped++;
 			continue;
 		}
-		handle(ps, (size_t)n, &peer, local, ifindex);
+		handle(ps, (size_t)n, &d.peer, d.local, d.ifindex);
 	}
 }
 
