@@ -47,6 +47,7 @@ boot_conf_default(struct boot_conf *c)
 	c->dhcp_pxe_port = 4011;
 	snprintf(c->http_boot_bind, sizeof(c->http_boot_bind), "0.0.0.0");
 	c->http_boot_port = 80;
+	c->pxe_prompt_timeout = 5;
 }
 
 #define BOFF(f) offsetof(struct boot_conf, f)
@@ -77,6 +78,9 @@ static const struct conf_key boot_keys[BOOT_CONF_NKEYS] = {
         {"http_boot_tls_port", CONF_U64, BOFF(http_boot_tls_port), 0, 0,
                 65535},
         {"boot_url", CONF_STR, BOFF(boot_url), BCAP(boot_url), 0, 0},
+        {"pxe_prompt", CONF_STR, BOFF(pxe_prompt), BCAP(pxe_prompt), 0, 0},
+        {"pxe_prompt_timeout", CONF_U64, BOFF(pxe_prompt_timeout), 0, 0,
+                254},
 };
 
 void
@@ -96,6 +100,10 @@ boot_conf_check(struct boot_conf *c, const char *path, char *why,
 {
 	size_t i, n = strlen(c->boot_url);
 
+	for (i = 0; c->pxe_prompt[i] != '\0'; i++)
+		if (c->pxe_prompt[i] < 0x20 || c->pxe_prompt[i] > 0x7e)
+			return bl_why(why, whylen, BL_EFORMAT,
+			        "%s: pxe_prompt: printable ASCII only", path);
 	if (n == 0)
 		return 0;
 	if (strncmp(c->boot_url, "http://", 7) != 0 &&
@@ -221,6 +229,8 @@ bootsvc_start(struct event_base *base, struct store *store,
 		pc.pxe_port = (uint16_t)c->dhcp_pxe_port;
 		snprintf(pc.http_url, sizeof(pc.http_url), "%s", c->boot_url);
 		pc.http_port = (uint16_t)c->http_boot_port;
+		snprintf(pc.prompt, sizeof(pc.prompt), "%s", c->pxe_prompt);
+		pc.prompt_timeout = (uint8_t)c->pxe_prompt_timeout;
 		if ((rc = pxed_start(base, &pc, &b->plan, &b->pxe, why,
 		             whylen)) != 0)
 			goto fail;

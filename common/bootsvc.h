@@ -39,9 +39,11 @@ struct boot_conf {
 	                               * 0 = off */
 	char boot_url[300]; /* base of boot URLs handed out; "" =
 	                     * http://ADDRESS:http_boot_port */
+	char pxe_prompt[128];        /* "" = no PXE menu; else its prompt */
+	uint64_t pxe_prompt_timeout; /* seconds, then the first item */
 };
 
-#define BOOT_CONF_NKEYS 17
+#define BOOT_CONF_NKEYS 19
 
 /* The defaults: everything on, the standard ports, HTTP on 80. */
 void boot_conf_default(struct boot_conf *c);

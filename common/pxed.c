@@ -185,6 +185,7 @@ handle(struct psock *ps, size_t n, const struct sockaddr_in *peer,
 	struct pxed *p = ps->p;
 	struct dhcp_msg m;
 	struct dhcp_answer a;
+	struct dhcp_menu_item menu[2];
 	struct dhcp_dest d;
 	struct bootplan_client c;
 	char why[256], mac[3 * DHCP_CHADDR_LEN + 1], base[BOOTPLAN_BASE_MAX];
@@ -252,6 +253,22 @@ handle(struct psock *ps, size_t n, const struct sockaddr_in *peer,
 	a.boot_file = file;
 	a.vclass = DHCP_VC_AUTO;
 	a.bootfile_opts = strlen(file) > DHCP_FILE_LEN - 1;
+	if (p->c.prompt[0] != '\0' && a.msgtype == DHCP_OFFER &&
+	        m.is_pxe && !m.is_http) {
+		menu[0].type = PXED_MENU_TYPE;
+		menu[0].desc = "Network boot (Branchline)";
+		menu[0].server = local.s_addr;
+		menu[1].type = 0;
+		menu[1].desc = "Boot from local disk";
+		menu[1].server = 0;
+		a.menu = menu;
+		a.nmenu = 2;
+		/* Ask the listed server (us) on 4011, no broadcast or
+		 * multicast discovery. */
+		a.disc_ctl = PXE_DISC_NO_BCAST | PXE_DISC_NO_MCAST;
+		a.prompt = p->c.prompt;
+		a.prompt_timeout = p->c.prompt_timeout;
+	}
 	if (ps->port == p->pxe_port && m.has_boot_item) {
 		a.has_boot_item = 1;
 		a.item_type = m.item_type;

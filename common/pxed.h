@@ -38,7 +38,16 @@ struct pxed_conf {
 	char http_url[BOOTPLAN_BASE_MAX];
 	uint16_t http_port; /* 0: no HTTP boot (iPXE and HTTPClient get
 	                     * nothing) */
+	/* A PXE boot menu (option 43, sub-options 8, 9, 10) when prompt is
+	 * not "": "Network boot (Branchline)" (type PXED_MENU_TYPE, this
+	 * server) first, "Boot from local disk" (type 0) second; the client
+	 * shows prompt, waits prompt_timeout seconds for a key and then boots
+	 * the first item, asking this server's 4011 for its file. */
+	char prompt[128];
+	uint8_t prompt_timeout;
 };
+
+#define PXED_MENU_TYPE 0x8000 /* the network item (vendor-specific range) */
 
 struct pxed_stats {
 	uint64_t received;  /* datagrams read */

@@ -126,6 +126,15 @@ ck "the site's new default reaches the node" \
 	'for _ in $(seq 50); do [ "$(npub)" -gt "$before" ] && break; sleep 0.2; done; [ "$(npub)" -gt "$before" ]'
 ck "BIOS + virtio: the next boot runs the new default entry" 'boot bios-virtio bios virtio second'
 
+# --- a PXE boot menu: the network item, after a 1 s prompt ---------------------------
+kill "$NPID"; wait "$NPID" 2>/dev/null || true
+printf 'pxe_prompt = Branchline: press F8 for the boot menu\npxe_prompt_timeout = 1\n' >>"$T/n/dist.conf"
+start_node
+ck "PXE menu: iPXE shows the prompt, takes the network item and asks 4011 for it" \
+	'wait_log "boot files: 4 published" 20 && boot bios-menu bios e1000 second &&
+	 grep -q "press F8 for the boot menu" "$T/bios-menu.serial" &&
+	 grep -q "dhcp $(pxe_mac bios-menu) arch 0 (x86 BIOS) iPXE on 4011: ACK http://$NET.3:80/boot.ipxe" "$T/n.log"'
+
 # --- 4011 only: the site DHCP server says PXEClient itself ------------------------
 kill "$NPID"; wait "$NPID" 2>/dev/null || true
 printf 'dhcp_proxy = no\n' >>"$T/n/dist.conf"
