@@ -37,11 +37,9 @@ dl_build dnsmasq cc ss
 dl_trap
 cc -std=c11 -O2 -Wall -Wextra -o "$T/dhcpflood" "$ROOT/tests/tools/dhcpflood.c" 2>"$T/cc.log" ||
 	die "building dhcpflood: $(head -n 5 "$T/cc.log")"
-head -c $((1 << 20)) /dev/urandom >"$T/prog.efi"
+dl_random_file "$T/prog.efi" 1
 
-dl_net 10gbit
-tc -n "$NSP" qdisc del dev "$VP" root # no shaping here
-dl_primary
+dl_lan
 dl_boot_serve "$T/prog.efi" "dhcp_port = $OPORT
 dhcp_pxe_port = 14011
 dhcp_interfaces = $VN

@@ -430,3 +430,19 @@ EONG
 	DL_PIDS+=("$NGPID")
 	dl_wait_tcp "${listen##*:}" "$NGPID"
 }
+
+# dl_lan: the two namespaces on an unshaped 10 Gbit/s veth (the boot
+# benchmarks measure servers, not a WAN), and the primary.
+dl_lan() {
+	dl_net 10gbit
+	tc -n "$NSP" qdisc del dev "$VP" root
+	dl_primary
+}
+
+# dl_random_file PATH MIB: MIB MiB of random bytes at PATH, and $T
+# readable by servers that drop root (nginx, tftpd-hpa, dnsmasq).
+dl_random_file() {
+	mkdir -p "$(dirname "$1")"
+	head -c $(($2 << 20)) /dev/urandom >"$1"
+	chmod -R a+rX "$T"
+}

@@ -40,13 +40,10 @@ NAME=bench/disk.img
 
 dl_build wrk nginx cmp
 dl_trap
-mkdir -p "$T/root/bench" "$T/nginx/logs" "$T/nginx/tmp"
-head -c $((MB << 20)) /dev/urandom >"$T/root/$NAME"
-chmod -R a+rX "$T"
+mkdir -p "$T/nginx/logs" "$T/nginx/tmp"
+dl_random_file "$T/root/$NAME" "$MB"
 
-dl_net 10gbit
-tc -n "$NSP" qdisc del dev "$VP" root # no shaping here
-dl_primary
+dl_lan
 dl_boot_serve "$T/root/$NAME" "http_boot_bind = $NIP
 http_boot_port = $OPORT"
 dl_http_nginx "$T/nginx" "$T/root" "$NIP:$NPORT" "$WORKERS"

@@ -57,14 +57,10 @@ EOF
 
 dl_build atftp in.tftpd ss
 dl_trap
-mkdir -p "$T/root/bench"
-head -c $((MB << 20)) /dev/urandom >"$T/root/$NAME"
+dl_random_file "$T/root/$NAME" "$MB"
 SIZE=$(stat -c %s "$T/root/$NAME")
-chmod -R a+rX "$T"
 
-dl_net 10gbit
-tc -n "$NSP" qdisc del dev "$VP" root # no shaping here
-dl_primary
+dl_lan
 # All clients share one address: the per-client limit must let them in.
 dl_boot_serve "$T/root/$NAME" "tftp_bind = $NIP
 tftp_port = $OPORT

@@ -80,14 +80,10 @@ best() {
 dl_build atftp in.tftpd dnsmasq ss
 dl_trap
 atftpd_fetch
-mkdir -p "$T/root/bench"
-head -c $((MB << 20)) /dev/urandom >"$T/root/$NAME"
+dl_random_file "$T/root/$NAME" "$MB"
 SIZE=$(stat -c %s "$T/root/$NAME")
-chmod -R a+rX "$T"
 
-dl_net 10gbit
-tc -n "$NSP" qdisc del dev "$VP" root # no shaping here
-dl_primary
+dl_lan
 dl_boot_serve "$T/root/$NAME" "tftp_bind = $NIP
 tftp_port = $OPORT"
 dl_wait_udp "$OPORT" "$NPID"

@@ -81,6 +81,24 @@ netns_primary() {
 	fatal "the primary did not answer on $2:8443"
 }
 
+# log_wait FILE PATTERN SECONDS: true once FILE has a line matching
+# PATTERN (grep), false after SECONDS.
+log_wait() {
+	local i
+	for i in $(seq $(($3 * 5))); do
+		grep -q -- "$2" "$1" 2>/dev/null && return 0
+		sleep 0.2
+	done
+	return 1
+}
+
+# stop_pids: end the processes in PIDS (ours, by PID) and reap them.
+stop_pids() {
+	local p
+	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+	for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+}
+
 finish() {
 	echo "$pass passed, $fail failed"
 	[ "$fail" -eq 0 ]

@@ -36,22 +36,13 @@ NSA="blb-a-$$"
 PIDS=()
 CLEANUP+=('stop_all')
 stop_all() {
-	local p
-	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-	for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+	stop_pids
 	ip netns del "$NSP" 2>/dev/null || true
 	ip netns del "$NSA" 2>/dev/null || true
 }
 inp() { ip netns exec "$NSP" "$@"; }
 cli() { ip netns exec "$NSP" "$BL" --server https://10.78.0.1:8443 --token "$TOK" --ca "$T/p/pki/ca.crt" "$@"; }
-wait_log() { # PATTERN SECONDS
-	local i
-	for i in $(seq $(($2 * 5))); do
-		grep -q -- "$1" "$T/a.log" 2>/dev/null && return 0
-		sleep 0.2
-	done
-	return 1
-}
+wait_log() { log_wait "$T/a.log" "$1" "$2"; } # PATTERN SECONDS
 
 # --- the network: the primary's LAN bridge, the node on a veth -------------
 ip netns add "$NSP"

@@ -33,9 +33,7 @@ NSP="blt-p-$$"
 PIDS=()
 CLEANUP+=('stop_all')
 stop_all() {
-	local p
-	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-	for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+	stop_pids
 	for n in p a b c d; do ip netns del "blt-$n-$$" 2>/dev/null || true; done
 	umount "$T/d" 2>/dev/null || true
 }
@@ -117,14 +115,7 @@ start_node() { # NODE
 }
 stop_node() { kill "${NPID[$1]}" 2>/dev/null || true; wait "${NPID[$1]}" 2>/dev/null || true; }
 # wait_log NODE PATTERN SECONDS
-wait_log() {
-	local i
-	for i in $(seq $(($3 * 5))); do
-		grep -q -- "$2" "$T/$1.log" 2>/dev/null && return 0
-		sleep 0.2
-	done
-	return 1
-}
+wait_log() { log_wait "$T/$1.log" "$2" "$3"; } # NODE PATTERN SECONDS
 same() { # NODE IMAGE FILE: the node's copy is byte-identical
 	"$BL" --store "$T/$1/store" cat "$2" disk.img 2>/dev/null | cmp -s - "$3"
 }

@@ -38,20 +38,11 @@ NET=10.79.0
 PIDS=()
 CLEANUP+=('stop_all')
 stop_all() {
-	local p
-	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-	for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+	stop_pids
 	ip netns del "$NSN" 2>/dev/null || true
 }
 cli() { ip netns exec "$NS" "$BL" --server https://$NET.1:8443 --token "$TOK" --ca "$T/p/pki/ca.crt" "$@"; }
-wait_log() { # PATTERN SECONDS
-	local i
-	for i in $(seq $(($2 * 5))); do
-		grep -q -- "$1" "$T/n.log" 2>/dev/null && return 0
-		sleep 0.2
-	done
-	return 1
-}
+wait_log() { log_wait "$T/n.log" "$1" "$2"; } # PATTERN SECONDS
 
 pxe_guest
 pxe_net "$NS" $NET
