@@ -412,19 +412,21 @@ on_request(struct evhttp_request *req, void *arg)
 	free(name);
 }
 
-static struct evhttp *
+/* An evhttp on port (TLS with ssl) into *out, the port bound in *bound;
+ * 0 or an error with why. */
+static int
 listen_on(struct event_base *base, struct httpboot *h, uint16_t port,
-        SSL_CTX *ssl, uint16_t *bound, char *why, size_t whylen)
+        SSL_CTX *ssl, struct evhttp **out, uint16_t *bound, char *why,
+        size_t whylen)
 {
 	struct evhttp_bound_socket *bs;
 	struct evhttp *http;
 	struct sockaddr_in sin;
 	socklen_t sl = sizeof(sin);
+	int rc;
 
-	if ((http = evhttp_new(base)) == NULL) {
-		bl_why(why, whylen, -ENOMEM, "out of memory");
-		return NULL;
-	}
+	if ((http = evhttp_new(base)) == NULL)
+		return bl_why(why, whylen, -ENOMEM, "out of memory");
 	if (ssl != NULL)
 		evhttp_set_bevcb(http, httpsrv_tls_bevcb, ssl);
 	evhttp_set_gencb(http, on_request, h);
@@ -434,20 +436,23 @@ listen_on(struct event_base *base, struct httpboot *h, uint16_t port,
 	evhttp_set_allowed_methods(http,
 	        EVHTTP_REQ_GET | EVHTTP_REQ_HEAD | EVHTTP_REQ_POST |
 	                EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE);
+	errno = 0;
 	if ((bs = evhttp_bind_socket_with_handle(http, h->c.bind, port)) ==
 	        NULL) {
-		bl_why(why, whylen, -EADDRINUSE,
+		rc = errno != 0 ? -errno : -EADDRINUSE;
+		bl_why(why, whylen, rc,
 		        "http boot: cannot listen on %s port %u: %s", h->c.bind,
-		        port, strerror(errno));
+		        port, strerror(-rc));
 		evhttp_free(http);
-		return NULL;
+		return rc;
 	}
 	*bound = port;
 	if (getsockname(evhttp_bound_socket_get_fd(bs), (struct sockaddr *)&sin,
 	            &sl) == 0 &&
 	        sin.sin_family == AF_INET)
 		*bound = ntohs(sin.sin_port);
-	return http;
+	*out = http;
+	return 0;
 }
 
 int
@@ -457,6 +462,7 @@ httpboot_start(struct event_base *base, const struct httpboot_conf *c,
 {
 	struct httpboot *h;
 	uint16_t tls_bound = 0;
+	int rc = 0;
 
 	*out = NULL;
 	if ((h = calloc(1, sizeof(*h))) == NULL)
@@ -464,19 +470,18 @@ httpboot_start(struct event_base *base, const struct httpboot_conf *c,
 	h->c = *c;
 	h->fs = fs;
 	h->plan = plan;
-	if (c->port != 0 || c->tls_port == 0) {
-		if ((h->http = listen_on(base, h, c->port, NULL, &h->port, why,
-		             whylen)) == NULL)
-			goto fail;
-	}
+	if ((c->port != 0 || c->tls_port == 0) &&
+	        (rc = listen_on(base, h, c->port, NULL, &h->http, &h->port,
+	                 why, whylen)) != 0)
+		goto fail;
 	if (c->tls_port != 0) {
 		if (c->ssl == NULL) {
-			bl_why(why, whylen, BL_EUSAGE,
+			rc = bl_why(why, whylen, BL_EUSAGE,
 			        "http boot: TLS port without a certificate");
 			goto fail;
 		}
-		if ((h->https = listen_on(base, h, c->tls_port, c->ssl,
-		             &tls_bound, why, whylen)) == NULL)
+		if ((rc = listen_on(base, h, c->tls_port, c->ssl, &h->https,
+		             &tls_bound, why, whylen)) != 0)
 			goto fail;
 		h->c.tls_port = tls_bound;
 	}
@@ -484,7 +489,7 @@ httpboot_start(struct event_base *base, const struct httpboot_conf *c,
 	return 0;
 fail:
 	httpboot_stop(h);
-	return -EADDRINUSE;
+	return rc;
 }
 
 uint16_t

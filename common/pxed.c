@@ -193,10 +193,10 @@ handle(struct psock *ps, size_t n, const struct sockaddr_in *peer,
 	size_t len;
 	int how, rc;
 
-	inet_ntop(AF_INET, &peer->sin_addr, addr, sizeof(addr));
 	if (dhcp_parse(p->pkt, n, &m, why, sizeof(why)) != 0) {
 		p->st.dropped++;
-		if (may_log(p))
+		if (may_log(p) &&
+		        inet_ntop(AF_INET, &peer->sin_addr, addr, sizeof(addr)))
 			log_info("dhcp %s:%u: dropped (%s): %s", addr,
 			        ntohs(peer->sin_port), dhcp_bad_name(m.bad),
 			        why);
