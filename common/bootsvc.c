@@ -18,6 +18,14 @@
 #include "tftpd.h"
 
 struct bootsvc {
+	char site[64];
+	bootsvc_source_fn source;
+	void *arg;
+	struct event *tick;
+	json_t *pending; /* entries not yet published (a publish failed) */
+	json_t *last;    /* entries published last, and what they made: */
+	size_t nfiles, missing;
+	uint64_t bytes;
 	struct store *st;
 	struct bootfs *fs;
 	struct tftpd *tftp;
@@ -150,8 +158,11 @@ entry_refs(json_t *e, struct bootfs_ref *r, char *img, size_t imglen)
 	return n;
 }
 
-int
-bootsvc_publish(struct bootsvc *b, json_t *boot, size_t *missing, char *why,
+/* Publish what the boot entries boot, from the images the store holds
+ * now; *missing counts entries whose image is not here yet.  0, or an
+ * error with why (the set served stays as it was). */
+static int
+publish(struct bootsvc *b, json_t *boot, size_t *missing, char *why,
         size_t whylen)
 {
 	char (*imgs)[MANIFEST_NAME_MAX + 1] = NULL;
@@ -187,13 +198,51 @@ out:
 	return rc;
 }
 
+static void
+on_tick(evutil_socket_t fd, short ev, void *arg)
+{
+	struct bootsvc *b = arg;
+	json_t *boot;
+	size_t missing, n;
+	uint64_t bytes;
+	char why[300];
+
+	(void)fd;
+	(void)ev;
+	if ((boot = b->source(b->arg)) != NULL) {
+		json_decref(b->pending);
+		b->pending = boot;
+	}
+	if (b->pending == NULL)
+		return;
+	if (publish(b, b->pending, &missing, why, sizeof(why)) != 0) {
+		log_warnx("boot entries of site %s: %s", b->site, why);
+		return; /* pending: again at the next tick */
+	}
+	n = bootfs_count(b->fs, &bytes);
+	if (b->last == NULL || !json_equal(b->pending, b->last) ||
+	        n != b->nfiles || bytes != b->bytes || missing != b->missing)
+		log_info("boot files of site %s: %zu published (%" PRIu64
+		         " bytes)%s",
+		        b->site, n, bytes,
+		        missing ? "; some wait for their images" : "");
+	json_decref(b->last);
+	b->last = b->pending;
+	b->pending = NULL;
+	b->nfiles = n;
+	b->bytes = bytes;
+	b->missing = missing;
+}
+
 /* --- the servers ----------------------------------------------------------- */
 
 int
 bootsvc_start(struct event_base *base, struct store *store,
-        const struct boot_conf *c, const char *pki_dir, struct bootsvc **out,
+        const struct boot_conf *c, const char *pki_dir, const char *site,
+        bootsvc_source_fn source, void *arg, struct bootsvc **out,
         char *why, size_t whylen)
 {
+	struct timeval sec = {1, 0};
 	struct tftpd_conf tc;
 	struct pxed_conf pc;
 	struct httpboot_conf hc;
@@ -203,6 +252,9 @@ bootsvc_start(struct event_base *base, struct store *store,
 	*out = NULL;
 	if ((b = calloc(1, sizeof(*b))) == NULL)
 		return bl_why(why, whylen, -ENOMEM, "out of memory");
+	snprintf(b->site, sizeof(b->site), "%s", site);
+	b->source = source;
+	b->arg = arg;
 	b->st = store;
 	if ((rc = bootfs_new(store, (size_t)c->boot_cache, &b->fs)) != 0) {
 		rc = bl_why(why, whylen, rc, "out of memory");
@@ -258,6 +310,12 @@ bootsvc_start(struct event_base *base, struct store *store,
 	               : "",
 	        c->http_boot_port ? " HTTP" : "",
 	        c->http_boot_tls_port ? " HTTPS" : "");
+	if ((b->tick = event_new(base, -1, EV_PERSIST, on_tick, b)) == NULL ||
+	        event_add(b->tick, &sec) != 0) {
+		rc = bl_why(why, whylen, -ENOMEM, "out of memory");
+		goto fail;
+	}
+	on_tick(-1, 0, b);
 	*out = b;
 	return 0;
 fail:
@@ -265,17 +323,15 @@ fail:
 	return rc;
 }
 
-size_t
-bootsvc_count(const struct bootsvc *b, uint64_t *bytes)
-{
-	return bootfs_count(b->fs, bytes);
-}
-
 void
 bootsvc_stop(struct bootsvc *b)
 {
 	if (b == NULL)
 		return;
+	if (b->tick != NULL)
+		event_free(b->tick);
+	json_decref(b->pending);
+	json_decref(b->last);
 	tftpd_stop(b->tftp);
 	pxed_stop(b->pxe);
 	httpboot_stop(b->http);

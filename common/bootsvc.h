@@ -2,9 +2,11 @@
  * bootsvc.h - a node's boot services as one unit, for both daemons: the
  * published boot files (bootfs), what clients are told (bootplan), and
  * the servers answering on the LAN: TFTP (tftpd), proxyDHCP and the PXE
- * boot server (pxed), HTTP(S) (httpboot).  The caller feeds it the site's
- * boot entries (the catalog's "boot" array) whenever they or the images
- * held change.  One event-loop thread.
+ * boot server (pxed), HTTP(S) (httpboot).  Once a second it asks its
+ * source for the site's boot entries (the catalog's "boot" array) and,
+ * when the source has new ones, publishes them; a publish that fails
+ * (out of memory) is tried again at the next tick.  One event-loop
+ * thread.
  */
 #ifndef BL_BOOTSVC_H
 #define BL_BOOTSVC_H
@@ -60,26 +62,26 @@ int boot_conf_check(struct boot_conf *c, const char *path, char *why,
 struct bootsvc;
 
 /*
- * Bind the ports the configuration asks for and serve from store (the
- * caller's handle for this thread; it must outlive the service).  pki_dir
- * holds server.crt and server.key for HTTPS boot.  Nothing is published
- * until bootsvc_publish.  0, or an error with why (nothing left open).
+ * Where the entries come from: called on the event loop every second;
+ * returns a new reference to the boot array when the entries or the
+ * images the store holds may have changed since the last call, NULL when
+ * nothing did.  An entry whose image is not here yet is left out (and
+ * the log says some wait), so the source must say "changed" again when
+ * an image completes.
  */
-int bootsvc_start(struct event_base *base, struct store *store,
-        const struct boot_conf *c, const char *pki_dir, struct bootsvc **out,
-        char *why, size_t whylen);
+typedef json_t *(*bootsvc_source_fn)(void *arg);
 
 /*
- * Publish what the boot entries boot (NULL: none), from the images the
- * store holds now; an entry whose image is not here yet is left out and
- * counted in *missing (may be NULL).  Returns 0, or an error with why
- * (the set served stays as it was; try again later).
+ * Bind the ports the configuration asks for and serve from store (the
+ * caller's handle for this thread; it must outlive the service), asking
+ * source(arg) for the entries of site (for log lines) right away and
+ * then every second.  pki_dir holds server.crt and server.key for HTTPS
+ * boot.  0, or an error with why (nothing left open).
  */
-int bootsvc_publish(struct bootsvc *b, json_t *boot, size_t *missing,
+int bootsvc_start(struct event_base *base, struct store *store,
+        const struct boot_conf *c, const char *pki_dir, const char *site,
+        bootsvc_source_fn source, void *arg, struct bootsvc **out,
         char *why, size_t whylen);
-
-/* Files published, and the total of their sizes. */
-size_t bootsvc_count(const struct bootsvc *b, uint64_t *bytes);
 
 void bootsvc_stop(struct bootsvc *b);
 

@@ -377,7 +377,7 @@ EOJ
 	dl_boot_node east "$conf"
 	dl_wait_complete bench@1 300
 	for _ in $(seq 100); do
-		grep -q "boot files: 1 published" "$T/node.log" && return 0
+		grep -q "boot files of site east: 1 published" "$T/node.log" && return 0
 		sleep 0.1
 	done
 	die "the node did not publish bench/disk.img"

@@ -94,7 +94,7 @@ printf 'tftp_bind = 10.78.0.2\ntftp_max_per_client = 32\nhttp_boot_tls_port = 84
 ip netns exec "$NSA" "$D" --config "$T/a/dist.conf" 2>>"$T/a.log" &
 PIDS+=($!)
 ck "the node replicates netboot@1" 'wait_log "netboot@1 complete" 120'
-ck "the node publishes the four files its boot entries name" 'wait_log "boot files: 4 published" 10'
+ck "the node publishes the four files its boot entries name" 'wait_log "boot files of site east: 4 published" 10'
 
 # --- clients ---------------------------------------------------------------
 S=10.78.0.2

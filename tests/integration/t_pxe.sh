@@ -84,7 +84,7 @@ ip netns exec "$NSN" "$D" enroll --primary https://$NET.1:8443 --ca-sha256 "$FPR
 printf 'user = nobody\ndhcp_interfaces = eth0\n' >>"$T/n/dist.conf"
 chmod 711 "$T"
 chown -R nobody "$T/n"
-npub() { grep -c "boot files:" "$T/n.log" || true; }
+npub() { grep -c "boot files of site lan: 4 published" "$T/n.log" || true; }
 start_node() {
 	ip netns exec "$NSN" "$D" --config "$T/n/dist.conf" 2>>"$T/n.log" &
 	NPID=$!
@@ -103,7 +103,7 @@ restart_node() {
 }
 start_node
 ck "the node replicates both images and publishes the boot files" \
-	'wait_log "pxeguest@1 complete" 120 && wait_log "ipxe@1 complete" 60 && wait_log "boot files: 4 published" 10'
+	'wait_log "pxeguest@1 complete" 120 && wait_log "ipxe@1 complete" 60 && wait_log "boot files of site lan: 4 published" 10'
 ck "the node runs as nobody after binding 67, 69, 80 and 4011" \
 	'[ "$(awk "/^Uid:/{print \$2}" /proc/$NPID/status)" = "$(id -u nobody)" ] &&
 	 ip netns exec "$NSN" ss -lun | grep -q ":67 " && ip netns exec "$NSN" ss -lun | grep -q ":4011 " &&
