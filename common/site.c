@@ -5,7 +5,8 @@
  * site_from_json walks the object's keys through a table of field
  * parsers, so a key without an entry is an unknown field; fields that
  * depend on each other (boot entries on images, defaults per arch) are
- * checked once every key is read.
+ * checked once every key is read.  Option 82 values (site_opt82_*) have
+ * a text form of their own: literal printable ASCII or "hex:...".
  */
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -19,6 +20,7 @@
 #include <jansson.h>
 
 #include "error.h"
+#include "hash.h"
 #include "site.h"
 
 #define SHOW_MAX 48 /* bytes of an untrusted value quoted in a message */
@@ -245,6 +247,143 @@ site_boot_kind_name(enum site_boot_kind k)
 	return (unsigned int)k < NKINDS ? kind_names[k] : "?";
 }
 
+/*
+ * Option 82 values.
+ */
+
+#define OPT82_HEX "hex:" /* prefix of a value written in hex */
+
+/* "hex:" + 2..510 hex digits (h: the digits, len of them) into out. */
+static int
+opt82_parse_hex(const char *h, size_t len, uint8_t *out, size_t *n, char *why,
+        size_t whylen)
+{
+	size_t i;
+
+	if (len == 0)
+		return bl_why(why, whylen, BL_EFORMAT,
+		        "'" OPT82_HEX "' needs 2 to %d hex digits after it",
+		        2 * SITE_OPT82_LEN);
+	if (len > 2 * SITE_OPT82_LEN)
+		return bl_why(why, whylen, BL_EFORMAT,
+		        "more than %d hex digits (%d bytes)",
+		        2 * SITE_OPT82_LEN, SITE_OPT82_LEN);
+	for (i = 0; i < len; i++)
+		if (!isxdigit((unsigned char)h[i]))
+			return bl_why(why, whylen, BL_EFORMAT,
+			        "byte %zu is not a hex digit",
+			        i + strlen(OPT82_HEX));
+	if (len % 2 != 0)
+		return bl_why(why, whylen, BL_EFORMAT,
+		        "odd number of hex digits (%zu)", len);
+	if (hash_unhex(h, out, len / 2) != 0) /* h ends after its digits */
+		return bl_why(why, whylen, BL_EFORMAT, "bad hex digits");
+	*n = len / 2;
+	return 0;
+}
+
+int
+site_opt82_parse(
+        const char *s, uint8_t *out, size_t *n, char *why, size_t whylen)
+{
+	size_t i, len;
+
+	if (s == NULL || out == NULL || n == NULL)
+		return BL_EUSAGE;
+	*n = 0;
+	/* A valid value is shorter than SITE_OPT82_STR_MAX: no need to look
+	 * further into a longer one. */
+	len = strnlen(s, SITE_OPT82_STR_MAX);
+	if (len == 0)
+		return bl_why(why, whylen, BL_EFORMAT, "must not be empty");
+	if (strncmp(s, OPT82_HEX, strlen(OPT82_HEX)) == 0)
+		return opt82_parse_hex(s + strlen(OPT82_HEX),
+		        len - strlen(OPT82_HEX), out, n, why, whylen);
+	if (len > SITE_OPT82_LEN)
+		return bl_why(why, whylen, BL_EFORMAT, "longer than %d bytes",
+		        SITE_OPT82_LEN);
+	for (i = 0; i < len; i++) {
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+			return bl_why(why, whylen, BL_EFORMAT,
+			        "control character at byte %zu (write binary "
+			        "ids as " OPT82_HEX "...)",
+			        i);
+		if ((unsigned char)s[i] > 0x7e)
+			return bl_why(why, whylen, BL_EFORMAT,
+			        "byte %zu is not printable ASCII (write binary "
+			        "ids as " OPT82_HEX "...)",
+			        i);
+	}
+	memcpy(out, s, len);
+	*n = len;
+	return 0;
+}
+
+int
+site_opt82_format(const uint8_t *v, size_t n, char *buf, size_t len)
+{
+	static const char digits[] = "0123456789abcdef";
+	size_t i, pre = strlen(OPT82_HEX);
+	int literal;
+
+	if (buf != NULL && len > 0)
+		buf[0] = '\0';
+	if (v == NULL || buf == NULL || n == 0 || n > SITE_OPT82_LEN)
+		return BL_EUSAGE;
+	literal = n < pre || memcmp(v, OPT82_HEX, pre) != 0;
+	for (i = 0; literal && i < n; i++)
+		literal = v[i] >= 0x20 && v[i] <= 0x7e;
+	if ((literal ? n : pre + 2 * n) >= len)
+		return BL_ETOOBIG;
+	if (literal) {
+		memcpy(buf, v, n);
+		buf[n] = '\0';
+		return 0;
+	}
+	memcpy(buf, OPT82_HEX, pre);
+	for (i = 0; i < n; i++) {
+		buf[pre + 2 * i] = digits[v[i] >> 4];
+		buf[pre + 2 * i + 1] = digits[v[i] & 0xf];
+	}
+	buf[pre + 2 * n] = '\0';
+	return 0;
+}
+
+/* Order of rules: circuit-id, then remote-id, shorter first.  Lengths
+ * out of range compare by their bytes in range only (no overrun). */
+static int
+opt82_cmp(const struct site_opt82 *a, const struct site_opt82 *b)
+{
+	size_t m;
+	int c;
+
+	if (a->ncircuit != b->ncircuit)
+		return a->ncircuit < b->ncircuit ? -1 : 1;
+	m = a->ncircuit < SITE_OPT82_LEN ? a->ncircuit : SITE_OPT82_LEN;
+	if ((c = memcmp(a->circuit, b->circuit, m)) != 0)
+		return c;
+	if (a->nremote != b->nremote)
+		return a->nremote < b->nremote ? -1 : 1;
+	m = a->nremote < SITE_OPT82_LEN ? a->nremote : SITE_OPT82_LEN;
+	return memcmp(a->remote, b->remote, m);
+}
+
+/* A rule for a message: "circuit_id 'x', remote_id 'hex:00'". */
+static void
+opt82_text(const struct site_opt82 *r, char *buf, size_t len)
+{
+	char c[SITE_OPT82_STR_MAX] = "", m[SITE_OPT82_STR_MAX] = "";
+
+	if (r->ncircuit > 0)
+		site_opt82_format(r->circuit, r->ncircuit, c, sizeof(c));
+	if (r->nremote > 0)
+		site_opt82_format(r->remote, r->nremote, m, sizeof(m));
+	snprintf(buf, len, "%s%s%s%s%s%s%s", r->ncircuit ? "circuit_id '" : "",
+	        c, r->ncircuit ? "'" : "",
+	        r->ncircuit && r->nremote ? ", " : "",
+	        r->nremote ? "remote_id '" : "", m, r->nremote ? "'" : "");
+}
+
 /* Edit distance (with transpositions) of two keys, at most 9. */
 static int
 edit_distance(const char *a, const char *b)
@@ -436,6 +575,28 @@ get_enum(json_t *v, const char *path, const char *const *names, size_t n,
 	        show(s, sb, sizeof(sb)), list);
 }
 
+/* An option 82 value (site_opt82_parse) into dst[SITE_OPT82_LEN], *n. */
+static int
+get_opt82(json_t *v, const char *path, uint8_t *dst, size_t *n, char *why,
+        size_t whylen)
+{
+	char e[128];
+	const char *s;
+	int rc;
+
+	if (!json_is_string(v))
+		return fwhy(why, whylen, BL_EFORMAT, path, "must be a string");
+	s = json_string_value(v);
+	/* Without JSON_ALLOW_NUL jansson refuses "\u0000"; should that
+	 * change, a NUL must not cut the value short unnoticed. */
+	if (strlen(s) != json_string_length(v))
+		return fwhy(why, whylen, BL_EFORMAT, path,
+		        "control character at byte %zu", strlen(s));
+	if ((rc = site_opt82_parse(s, dst, n, e, sizeof(e))) != 0)
+		return fwhy(why, whylen, rc, path, "%s", e);
+	return 0;
+}
+
 /* Check v is an array of at most max entries; *n is its size. */
 static int
 get_array(json_t *v, const char *path, size_t max, size_t *n, char *why,
@@ -465,6 +626,7 @@ enum ftype {
 	F_PATH,
 	F_ARGS,
 	F_BOOL,
+	F_OPT82,
 	F_LIST
 };
 
@@ -472,7 +634,8 @@ struct field {
 	const char *key;
 	enum ftype type;
 	size_t off;               /* of the value in the target struct */
-	uint64_t max;             /* F_U32/F_U64 bound; F_ENUM: count */
+	uint64_t max;             /* F_U32/F_U64 bound; F_ENUM: count;
+	                             F_OPT82: offset of the size_t length */
 	const char *const *names; /* F_ENUM */
 	int (*list)(json_t *v, struct site *s, const char *path, char *why,
 	        size_t whylen); /* F_LIST: arrays and schedules */
@@ -535,6 +698,9 @@ set_field(const struct field *f, json_t *v, void *obj, const char *path,
 		k = json_is_true(v);
 		memcpy(dst, &k, sizeof(k));
 		return 0;
+	case F_OPT82:
+		return get_opt82(v, path, (uint8_t *)dst,
+		        (size_t *)(void *)((char *)obj + f->max), why, wl);
 	case F_LIST:
 		return f->list(v, obj, path, why, wl);
 	}
@@ -680,6 +846,51 @@ l_boot(json_t *v, struct site *s, const char *path, char *why, size_t wl)
 	return 0;
 }
 
+#define OOFF(m) offsetof(struct site_opt82, m)
+static const struct field opt82_fields[] = {
+        {"circuit_id", F_OPT82, OOFF(circuit), OOFF(ncircuit), NULL, NULL},
+        {"remote_id", F_OPT82, OOFF(remote), OOFF(nremote), NULL, NULL},
+};
+#define NOPT82_FIELDS (sizeof(opt82_fields) / sizeof(opt82_fields[0]))
+
+/* Option 82 rules: each names an id, none is given twice. */
+static int
+l_option82(json_t *v, struct site *s, const char *path, char *why, size_t wl)
+{
+	struct site_opt82 *r;
+	char pre[32], text[2 * SITE_OPT82_STR_MAX + 32];
+	size_t i, j, n;
+	int rc;
+
+	if ((rc = get_array(v, path, SITE_OPT82_MAX, &n, why, wl)) ||
+	        (rc = CALLOC_N(s->option82, n)))
+		return rc;
+	s->noption82 = n;
+	for (i = 0; i < n; i++) {
+		r = &s->option82[i];
+		snprintf(pre, sizeof(pre), "option82[%zu].", i);
+		if (!json_is_object(json_array_get(v, i)))
+			return bl_why(why, wl, BL_EFORMAT,
+			        "option82[%zu]: must be an object", i);
+		if ((rc = parse_object(json_array_get(v, i), opt82_fields,
+		             NOPT82_FIELDS, pre, r, why, wl)) != 0)
+			return rc;
+		if (r->ncircuit == 0 && r->nremote == 0)
+			return bl_why(why, wl, BL_EFORMAT,
+			        "option82[%zu]: needs circuit_id or remote_id",
+			        i);
+		for (j = 0; j < i; j++)
+			if (opt82_cmp(&s->option82[j], r) == 0) {
+				opt82_text(r, text, sizeof(text));
+				return bl_why(why, wl, BL_EFORMAT,
+				        "option82[%zu]: %s is already "
+				        "option82[%zu]",
+				        i, text, j);
+			}
+	}
+	return 0;
+}
+
 static int
 l_images(json_t *v, struct site *s, const char *path, char *why, size_t wl)
 {
@@ -768,6 +979,7 @@ static const struct field site_fields[] = {
         {"boot", F_LIST, 0, 0, NULL, l_boot},
         {"images", F_LIST, 0, 0, NULL, l_images},
         {"name", F_NAME, SOFF(name), 0, NULL, NULL},
+        {"option82", F_LIST, 0, 0, NULL, l_option82},
         {"parent", F_PARENT, SOFF(parent), 0, NULL, NULL},
         {"subnets", F_LIST, 0, 0, NULL, l_subnets},
         {"trickle_bps", F_U64, SOFF(trickle_bps), SCHED_CAP_MAX, NULL, NULL},
@@ -899,6 +1111,30 @@ boot_json(const struct site_boot *b, int *bad)
 	return o;
 }
 
+static json_t *
+opt82_json(const struct site_opt82 *r, int *bad)
+{
+	char text[SITE_OPT82_STR_MAX];
+	json_t *o = json_object();
+
+	if (o == NULL || (r->ncircuit == 0 && r->nremote == 0)) {
+		*bad = 1;
+		json_decref(o);
+		return NULL;
+	}
+	if (r->ncircuit > 0) {
+		*bad |= site_opt82_format(r->circuit, r->ncircuit, text,
+		                sizeof(text)) != 0;
+		put(o, "circuit_id", json_string(text), bad);
+	}
+	if (r->nremote > 0) {
+		*bad |= site_opt82_format(
+		                r->remote, r->nremote, text, sizeof(text)) != 0;
+		put(o, "remote_id", json_string(text), bad);
+	}
+	return o;
+}
+
 /* The site as a jansson object; *bad set on any failure. */
 static json_t *
 site_json(const struct site *s, int *bad)
@@ -930,6 +1166,11 @@ site_json(const struct site *s, int *bad)
 	for (i = 0; a != NULL && i < s->nboot; i++)
 		add(a, boot_json(&s->boot[i], bad), bad);
 	put(o, "boot", a, bad);
+	*bad |= s->noption82 > SITE_OPT82_MAX;
+	a = json_array();
+	for (i = 0; a != NULL && !*bad && i < s->noption82; i++)
+		add(a, opt82_json(&s->option82[i], bad), bad);
+	put(o, "option82", a, bad);
 	return o;
 }
 
@@ -978,6 +1219,7 @@ site_free(struct site *s)
 	free(s->subnets);
 	free(s->windows);
 	free(s->images);
+	free(s->option82);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -1108,6 +1350,67 @@ check_subnets(const struct site *sites, size_t n, char *why, size_t whylen)
 	return rc;
 }
 
+/* An option 82 rule and where it came from, for sorting. */
+struct opt82_ref {
+	const struct site_opt82 *r;
+	size_t site, idx;
+};
+
+static int
+opt82_ref_cmp(const void *a, const void *b)
+{
+	const struct opt82_ref *x = a, *y = b;
+	int c = opt82_cmp(x->r, y->r);
+
+	if (c != 0)
+		return c;
+	if (x->site != y->site)
+		return x->site < y->site ? -1 : 1;
+	return (x->idx > y->idx) - (x->idx < y->idx);
+}
+
+/* No option 82 rule may belong to two sites (nor twice to one). */
+static int
+check_option82(const struct site *sites, size_t n, char *why, size_t whylen)
+{
+	char text[2 * SITE_OPT82_STR_MAX + 32];
+	const struct opt82_ref *a, *b;
+	struct opt82_ref *r;
+	size_t i, j, total = 0, k = 0;
+	int rc = 0;
+
+	for (i = 0; i < n; i++)
+		total += sites[i].noption82;
+	if (total < 2)
+		return 0;
+	if ((r = calloc(total, sizeof(*r))) == NULL)
+		return -ENOMEM;
+	for (i = 0; i < n; i++)
+		for (j = 0; j < sites[i].noption82; j++)
+			r[k++] =
+			        (struct opt82_ref){&sites[i].option82[j], i, j};
+	qsort(r, total, sizeof(*r), opt82_ref_cmp);
+	for (i = 1; i < total && opt82_cmp(r[i - 1].r, r[i].r) != 0; i++)
+		;
+	if (i < total) {
+		a = &r[i - 1];
+		b = &r[i];
+		opt82_text(b->r, text, sizeof(text));
+		if (a->site == b->site)
+			rc = bl_why(why, whylen, BL_EFORMAT,
+			        "site '%s': option 82 rule (%s) is both "
+			        "option82[%zu] and option82[%zu]",
+			        sites[a->site].name, text, a->idx, b->idx);
+		else
+			rc = bl_why(why, whylen, BL_EFORMAT,
+			        "option 82 rule (%s) is in both site '%s' and "
+			        "site '%s'",
+			        text, sites[a->site].name, sites[b->site].name);
+	}
+	free(r);
+	return rc;
+}
+
 int
 site_check_set(const struct site *sites, size_t n, char *why, size_t whylen)
 {
@@ -1127,8 +1430,9 @@ site_check_set(const struct site *sites, size_t n, char *why, size_t whylen)
 	}
 	if ((rc = check_names(sites, n, by, why, whylen)) == 0 &&
 	        (rc = find_parents(sites, n, by, par, why, whylen)) == 0 &&
-	        (rc = check_cycles(sites, n, par, why, whylen)) == 0)
-		rc = check_subnets(sites, n, why, whylen);
+	        (rc = check_cycles(sites, n, par, why, whylen)) == 0 &&
+	        (rc = check_subnets(sites, n, why, whylen)) == 0)
+		rc = check_option82(sites, n, why, whylen);
 out_free:
 	free(by);
 	free(par);

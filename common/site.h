@@ -16,12 +16,21 @@
  *    "boot": [{"name": "install", "arch": "efi-x64", "kind": "kernel",
  *              "image": "debian12", "kernel": "boot/vmlinuz",
  *              "initrd": "boot/initrd.img", "args": "quiet",
- *              "default": true}]}
+ *              "default": true}],
+ *    "option82": [{"circuit_id": "sw-lyon-1 ge-0/0/12"},
+ *                 {"circuit_id": "hex:000401f4",
+ *                  "remote_id": "hex:0011223344"}]}
  *
  * Only "name" is required; the others default to a root site, cost 0,
  * "UTC", no subnets, no windows (a site without windows replicates at any
  * time, uncapped), trickle 0 (with windows: nothing moves outside them),
- * no images, no boot entries.
+ * no images, no boot entries, no option 82 rules.
+ *
+ * An option 82 rule claims for the site the boot requests a DHCP relay
+ * tags with that circuit-id and/or remote-id (RFC 3046 sub-options 1 and
+ * 2; see referral.h for how rules are matched).  Each rule names at least
+ * one of them; a value is printable ASCII taken literally, or "hex:" and
+ * an even number of hex digits for binary ids (site_opt82_parse).
  */
 #ifndef BL_SITE_H
 #define BL_SITE_H
@@ -32,14 +41,17 @@
 #include "manifest.h"
 #include "schedule.h"
 
-#define SITE_NAME_MAX     63         /* bytes of a site or boot entry name */
-#define SITE_WAN_COST_MAX 1000000    /* wan_cost bound */
-#define SITE_SUBNETS_MAX  4096       /* subnets per site */
-#define SITE_IMAGES_MAX   256        /* image refs per site */
-#define SITE_BOOT_MAX     64         /* boot entries per site */
-#define SITE_ARGS_MAX     2048       /* bytes of a kernel command line */
-#define SITE_JSON_MAX     (1u << 20) /* bytes of a site document */
-#define CIDR_STR_MAX      50         /* "ffff:...:255.255.255.255/128" + NUL */
+#define SITE_NAME_MAX      63         /* bytes of a site or boot entry name */
+#define SITE_WAN_COST_MAX  1000000    /* wan_cost bound */
+#define SITE_SUBNETS_MAX   4096       /* subnets per site */
+#define SITE_IMAGES_MAX    256        /* image refs per site */
+#define SITE_BOOT_MAX      64         /* boot entries per site */
+#define SITE_ARGS_MAX      2048       /* bytes of a kernel command line */
+#define SITE_JSON_MAX      (1u << 20) /* bytes of a site document */
+#define CIDR_STR_MAX       50         /* "ffff:...:255.255.255.255/128" + NUL */
+#define SITE_OPT82_MAX     256        /* option 82 rules per site */
+#define SITE_OPT82_LEN     255        /* bytes of a circuit-id or remote-id */
+#define SITE_OPT82_STR_MAX (4 + 2 * SITE_OPT82_LEN + 1) /* "hex:..." + NUL */
 
 /* An address prefix; bits after the prefix are always zero. */
 struct cidr {
@@ -90,6 +102,18 @@ struct site_boot {
 	int is_default; /* JSON "default": at most one per arch */
 };
 
+/*
+ * A DHCP option 82 (relay agent information) rule.  JSON
+ * {"circuit_id": "..", "remote_id": ".."} with at least one of the two
+ * keys; values in the form of site_opt82_parse.
+ */
+struct site_opt82 {
+	uint8_t circuit[SITE_OPT82_LEN]; /* sub-option 1 */
+	size_t ncircuit;                 /* 0: the rule does not look at it */
+	uint8_t remote[SITE_OPT82_LEN];  /* sub-option 2 */
+	size_t nremote;                  /* 0: the rule does not look at it */
+};
+
 struct site {
 	char name[SITE_NAME_MAX + 1];   /* site_name_valid */
 	char parent[SITE_NAME_MAX + 1]; /* parent site; "" for a root */
@@ -105,6 +129,8 @@ struct site {
 	size_t nimages;            /* <= SITE_IMAGES_MAX */
 	struct site_boot *boot;    /* owned; boot menu entries */
 	size_t nboot;              /* <= SITE_BOOT_MAX */
+	struct site_opt82 *option82; /* owned; relay rules, none twice */
+	size_t noption82;            /* <= SITE_OPT82_MAX */
 };
 
 /*
@@ -129,6 +155,28 @@ int cidr_contains(const struct cidr *c, int family, const uint8_t *addr);
 
 /* 1 if a and b share an address (for prefixes: one contains the other). */
 int cidr_overlaps(const struct cidr *a, const struct cidr *b);
+
+/*
+ * Parse one option 82 value into out[SITE_OPT82_LEN]: "text" (1..255
+ * bytes of printable ASCII 0x20..0x7e, not starting with "hex:", taken
+ * literally) or "hex:" and 2..510 hex digits, an even number, either case
+ * (binary ids).  The "hex:" prefix is matched case-sensitively, so
+ * "HEX:41" is literal text.  Returns 0 with *n set (1..SITE_OPT82_LEN),
+ * or BL_EFORMAT with why ("odd number of hex digits"; *n is then 0),
+ * BL_EUSAGE for NULL arguments.  Pure.
+ */
+int site_opt82_parse(
+        const char *s, uint8_t *out, size_t *n, char *why, size_t whylen);
+
+/*
+ * The canonical text of value v[0..n) (1 <= n <= SITE_OPT82_LEN) into
+ * buf[len]: the literal string when every byte is printable ASCII and it
+ * does not start with "hex:", else "hex:" + lowercase hex, so that
+ * site_opt82_parse reads it back to the same bytes.  Returns 0,
+ * BL_ETOOBIG (SITE_OPT82_STR_MAX always suffices), or BL_EUSAGE for n out
+ * of range or NULL pointers; on failure buf holds "" when len > 0.
+ */
+int site_opt82_format(const uint8_t *v, size_t n, char *buf, size_t len);
 
 /* 1 if name is 1..63 bytes of [a-z0-9._-] starting with [a-z0-9]. */
 int site_name_valid(const char *name);
@@ -163,9 +211,11 @@ void site_free(struct site *s);
 
 /*
  * Cross-site checks over sites[0..n): names unique, every parent exists,
- * no parent cycles (several roots are fine), and no subnet in two sites
+ * no parent cycles (several roots are fine), no subnet in two sites
  * (nested subnets in different sites are fine: the more specific wins in
- * referral).  Returns 0, BL_EFORMAT with why naming the sites, -ENOMEM.
+ * referral), and no option 82 rule (the same circuit-id and remote-id,
+ * absent ones included) in two sites.  Returns 0, BL_EFORMAT with why
+ * naming the sites (and the rule), -ENOMEM.
  */
 int site_check_set(
         const struct site *sites, size_t n, char *why, size_t whylen);

@@ -540,6 +540,15 @@ s_eq(const char *a, const char *b)
 	return a == b || (a && b && strcmp(a, b) == 0);
 }
 
+/* Two option 82 rules hold the same ids (bytes up to their lengths). */
+static int
+rule_same(const struct site_opt82 *a, const struct site_opt82 *b)
+{
+	return a->ncircuit == b->ncircuit && a->nremote == b->nremote &&
+	        memcmp(a->circuit, b->circuit, a->ncircuit) == 0 &&
+	        memcmp(a->remote, b->remote, a->nremote) == 0;
+}
+
 /* Field by field, independent of the library's own code. */
 static int
 site_same(const struct site *a, const struct site *b)
@@ -551,8 +560,12 @@ site_same(const struct site *a, const struct site *b)
 	        strcmp(a->tz, b->tz) || a->wan_cost != b->wan_cost ||
 	        a->trickle_bps != b->trickle_bps ||
 	        a->nsubnets != b->nsubnets || a->nwindows != b->nwindows ||
-	        a->nimages != b->nimages || a->nboot != b->nboot)
+	        a->nimages != b->nimages || a->nboot != b->nboot ||
+	        a->noption82 != b->noption82)
 		return 0;
+	for (i = 0; i < a->noption82; i++)
+		if (!rule_same(&a->option82[i], &b->option82[i]))
+			return 0;
 	for (i = 0; i < a->nsubnets; i++)
 		if (a->subnets[i].family != b->subnets[i].family ||
 		        a->subnets[i].prefix != b->subnets[i].prefix ||
@@ -583,7 +596,8 @@ test_site_roundtrip(void)
 {
 	static const char min_canon[] =
 	        "{\n  \"boot\": [],\n  \"images\": [],\n"
-	        "  \"name\": \"hq\",\n  \"parent\": \"\",\n"
+	        "  \"name\": \"hq\",\n  \"option82\": [],\n"
+	        "  \"parent\": \"\",\n"
 	        "  \"subnets\": [],\n  \"trickle_bps\": 0,\n"
 	        "  \"tz\": \"UTC\",\n  \"wan_cost\": 0,\n"
 	        "  \"windows\": \"\"\n}\n";
@@ -618,6 +632,8 @@ test_site_roundtrip(void)
 	CU_ASSERT_PTR_NULL(s.boot[1].initrd);
 	CU_ASSERT_EQUAL(s.boot[2].kind, SITE_BOOT_PROGRAM);
 	CU_ASSERT(!s.boot[2].is_default);
+	CU_ASSERT_EQUAL(s.noption82, 0);
+	CU_ASSERT_PTR_NULL(s.option82);
 	/* to_json -> from_json gives the same site; the text is a fixpoint. */
 	j1 = site_to_json(&s);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(j1);
@@ -669,7 +685,8 @@ site_fails(const char *json, int rc, const char *want)
 	HAS(why, want);
 	/* A failed parse leaves a zeroed struct. */
 	CU_ASSERT(s.name[0] == '\0' && s.subnets == NULL && s.boot == NULL &&
-	        s.images == NULL && s.windows == NULL && s.nboot == 0);
+	        s.images == NULL && s.windows == NULL && s.nboot == 0 &&
+	        s.option82 == NULL && s.noption82 == 0);
 }
 
 #define S(x) "{\"name\":\"hq\"," x "}"
@@ -861,6 +878,373 @@ test_site_errors(void)
 	        site_from_json(NULL, 0, &s, why, sizeof(why)), BL_EUSAGE);
 }
 
+/* site_opt82_parse must give the bytes want[0..n). */
+static void
+o82_ok(const char *s, const void *want, size_t n)
+{
+	uint8_t v[SITE_OPT82_LEN];
+	char why[256] = "";
+	size_t got = 999;
+
+	CU_ASSERT_EQUAL(site_opt82_parse(s, v, &got, why, sizeof(why)), 0);
+	if (got != n || memcmp(v, want, n) != 0)
+		fprintf(stderr, "\n'%s': %zu bytes, want %zu (%s)\n", s, got, n,
+		        why);
+	CU_ASSERT_EQUAL(got, n);
+	CU_ASSERT(got == n && memcmp(v, want, n) == 0);
+}
+
+/* site_opt82_parse must fail with a message holding want. */
+static void
+o82_fails(const char *s, const char *want)
+{
+	uint8_t v[SITE_OPT82_LEN];
+	char why[256] = "";
+	size_t n = 999;
+
+	CU_ASSERT_EQUAL(
+	        site_opt82_parse(s, v, &n, why, sizeof(why)), BL_EFORMAT);
+	CU_ASSERT_EQUAL(n, 0);
+	if (strstr(why, want) == NULL)
+		fprintf(stderr, "\n'%s': got '%s', want '%s'\n", s, why, want);
+	HAS(why, want);
+}
+
+/* site_opt82_format of v[0..n) must be want, and parse back to v. */
+static void
+o82_fmt(const void *v, size_t n, const char *want)
+{
+	char buf[SITE_OPT82_STR_MAX];
+
+	CU_ASSERT_EQUAL(site_opt82_format(v, n, buf, sizeof(buf)), 0);
+	CU_ASSERT_STRING_EQUAL(buf, want);
+	o82_ok(buf, v, n);
+}
+
+static void
+test_opt82_value(void)
+{
+	char s[SITE_OPT82_STR_MAX + 8], buf[SITE_OPT82_STR_MAX];
+	uint8_t v[SITE_OPT82_LEN + 1], out[SITE_OPT82_LEN];
+	size_t i, n;
+
+	/* Text is taken literally: spaces, '"', 'hex' without the colon,
+	 * "HEX:" (the prefix is case-sensitive). */
+	o82_ok("sw1 ge-0/0/12", "sw1 ge-0/0/12", 13);
+	o82_ok(" ", " ", 1);
+	o82_ok("a\"b~", "a\"b~", 4);
+	o82_ok("hex", "hex", 3);
+	o82_ok("HEX:41", "HEX:41", 6);
+	o82_ok("hex:00FFaB10", "\x00\xff\xab\x10", 4);
+	o82_ok("hex:41", "A", 1);
+	/* Both bounds: 255 text bytes, 510 hex digits. */
+	memset(s, 'x', SITE_OPT82_LEN);
+	s[SITE_OPT82_LEN] = '\0';
+	memset(v, 'x', SITE_OPT82_LEN);
+	o82_ok(s, v, SITE_OPT82_LEN);
+	s[SITE_OPT82_LEN] = 'x';
+	s[SITE_OPT82_LEN + 1] = '\0';
+	o82_fails(s, "longer than 255 bytes");
+	memcpy(s, "hex:", 4);
+	memset(s + 4, 'f', 2 * SITE_OPT82_LEN);
+	s[4 + 2 * SITE_OPT82_LEN] = '\0';
+	memset(v, 0xff, SITE_OPT82_LEN);
+	o82_ok(s, v, SITE_OPT82_LEN);
+	strcat(s, "ff");
+	o82_fails(s, "more than 510 hex digits");
+	/* Errors. */
+	o82_fails("", "must not be empty");
+	o82_fails("hex:", "'hex:' needs 2 to 510 hex digits");
+	o82_fails("hex:abc", "odd number of hex digits (3)");
+	o82_fails("hex:a", "odd number of hex digits (1)");
+	o82_fails("hex:0g", "byte 5 is not a hex digit");
+	o82_fails("hex:0x12", "byte 5 is not a hex digit");
+	o82_fails("hex: 1", "byte 4 is not a hex digit");
+	o82_fails("a\tb", "control character at byte 1");
+	o82_fails("ab\n", "control character at byte 2");
+	o82_fails("\x7f", "control character at byte 0");
+	o82_fails("caf\xc3\xa9", "byte 3 is not printable ASCII");
+	CU_ASSERT_EQUAL(site_opt82_parse(NULL, out, &n, NULL, 0), BL_EUSAGE);
+	CU_ASSERT_EQUAL(site_opt82_parse("a", out, NULL, NULL, 0), BL_EUSAGE);
+	CU_ASSERT_EQUAL(site_opt82_parse("", out, &n, NULL, 0), BL_EFORMAT);
+	/* The canonical text: literal when it can be, else lowercase hex. */
+	o82_fmt("eth0/1:vlan20", 13, "eth0/1:vlan20");
+	o82_fmt("\x00\x04\x01\xf4", 4, "hex:000401f4");
+	o82_fmt("ab\x7f", 3, "hex:61627f");
+	o82_fmt("ab\x1f", 3, "hex:61621f");
+	o82_fmt("caf\xc3\xa9", 5, "hex:636166c3a9");
+	o82_fmt("hex:", 4, "hex:6865783a");
+	o82_fmt("hex:41", 6, "hex:6865783a3431");
+	o82_fmt("hex", 3, "hex");
+	o82_fmt("HEX:41", 6, "HEX:41");
+	o82_fmt(" ~", 2, " ~");
+	/* Every single byte, and 255 binary bytes in SITE_OPT82_STR_MAX. */
+	for (i = 0; i < 256; i++) {
+		v[0] = (uint8_t)i;
+		CU_ASSERT_EQUAL(site_opt82_format(v, 1, buf, sizeof(buf)), 0);
+		CU_ASSERT_EQUAL(strlen(buf), i >= 0x20 && i <= 0x7e ? 1 : 6);
+		o82_ok(buf, v, 1);
+	}
+	for (i = 0; i < SITE_OPT82_LEN; i++)
+		v[i] = (uint8_t)(i * 7);
+	CU_ASSERT_EQUAL(
+	        site_opt82_format(v, SITE_OPT82_LEN, buf, SITE_OPT82_STR_MAX),
+	        0);
+	CU_ASSERT_EQUAL(strlen(buf), SITE_OPT82_STR_MAX - 1);
+	o82_ok(buf, v, SITE_OPT82_LEN);
+	CU_ASSERT_EQUAL(site_opt82_format(
+	                        v, SITE_OPT82_LEN, buf, SITE_OPT82_STR_MAX - 1),
+	        BL_ETOOBIG);
+	CU_ASSERT_STRING_EQUAL(buf, "");
+	/* The buffer bound: exactly n + 1 for text, 4 + 2n + 1 for hex. */
+	CU_ASSERT_EQUAL(
+	        site_opt82_format((const uint8_t *)"abc", 3, buf, 4), 0);
+	CU_ASSERT_STRING_EQUAL(buf, "abc");
+	CU_ASSERT_EQUAL(site_opt82_format((const uint8_t *)"abc", 3, buf, 3),
+	        BL_ETOOBIG);
+	CU_ASSERT_STRING_EQUAL(buf, "");
+	CU_ASSERT_EQUAL(
+	        site_opt82_format((const uint8_t *)"\x01", 1, buf, 7), 0);
+	CU_ASSERT_STRING_EQUAL(buf, "hex:01");
+	CU_ASSERT_EQUAL(site_opt82_format((const uint8_t *)"\x01", 1, buf, 6),
+	        BL_ETOOBIG);
+	/* Out of range. */
+	CU_ASSERT_EQUAL(site_opt82_format(v, 0, buf, sizeof(buf)), BL_EUSAGE);
+	CU_ASSERT_EQUAL(
+	        site_opt82_format(v, SITE_OPT82_LEN + 1, buf, sizeof(buf)),
+	        BL_EUSAGE);
+	CU_ASSERT_EQUAL(
+	        site_opt82_format(NULL, 1, buf, sizeof(buf)), BL_EUSAGE);
+}
+
+#define O82(x) S("\"option82\":[" x "]")
+
+static void
+test_opt82_site(void)
+{
+	static const char doc[] = O82(
+	        "{\"circuit_id\":\"sw1 ge-0/0/12\"},"
+	        "{\"remote_id\":\"hex:0011223344AA\"},"
+	        "{\"remote_id\":\"rack7\",\"circuit_id\":\"hex:000401F4\"},"
+	        "{\"circuit_id\":\"hex:414243\",\"remote_id\":\"HEX:x\"},"
+	        "{\"circuit_id\":\"sw1 ge-0/0/12\",\"remote_id\":\"rack7\"}");
+	static const char canon[] =
+	        "  \"option82\": [\n"
+	        "    {\n"
+	        "      \"circuit_id\": \"sw1 ge-0/0/12\"\n"
+	        "    },\n"
+	        "    {\n"
+	        "      \"remote_id\": \"hex:0011223344aa\"\n"
+	        "    },\n"
+	        "    {\n"
+	        "      \"circuit_id\": \"hex:000401f4\",\n"
+	        "      \"remote_id\": \"rack7\"\n"
+	        "    },\n"
+	        "    {\n"
+	        "      \"circuit_id\": \"ABC\",\n"
+	        "      \"remote_id\": \"HEX:x\"\n"
+	        "    },\n"
+	        "    {\n"
+	        "      \"circuit_id\": \"sw1 ge-0/0/12\",\n"
+	        "      \"remote_id\": \"rack7\"\n"
+	        "    }\n"
+	        "  ],\n";
+	const struct site_opt82 *r;
+	struct site s, t;
+	char why[256] = "", *j1, *j2;
+
+	CU_ASSERT_EQUAL_FATAL(
+	        site_from_json(doc, strlen(doc), &s, why, sizeof(why)), 0);
+	CU_ASSERT_EQUAL_FATAL(s.noption82, 5);
+	r = s.option82;
+	CU_ASSERT(r[0].ncircuit == 13 &&
+	        memcmp(r[0].circuit, "sw1 ge-0/0/12", 13) == 0);
+	CU_ASSERT_EQUAL(r[0].nremote, 0);
+	CU_ASSERT_EQUAL(r[1].ncircuit, 0);
+	CU_ASSERT(r[1].nremote == 6 &&
+	        memcmp(r[1].remote, "\x00\x11\x22\x33\x44\xaa", 6) == 0);
+	CU_ASSERT(r[2].ncircuit == 4 &&
+	        memcmp(r[2].circuit, "\x00\x04\x01\xf4", 4) == 0);
+	CU_ASSERT(r[2].nremote == 5 && memcmp(r[2].remote, "rack7", 5) == 0);
+	CU_ASSERT(r[3].ncircuit == 3 && memcmp(r[3].circuit, "ABC", 3) == 0);
+	CU_ASSERT(r[3].nremote == 5 && memcmp(r[3].remote, "HEX:x", 5) == 0);
+	/* The canonical text: every rule with only its keys, values in
+	 * canonical form; it reads back to the same rules, a fixpoint. */
+	j1 = site_to_json(&s);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(j1);
+	if (strstr(j1, canon) == NULL)
+		fprintf(stderr, "\n%s\n", j1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(j1, canon));
+	CU_ASSERT_EQUAL_FATAL(
+	        site_from_json(j1, strlen(j1), &t, why, sizeof(why)), 0);
+	CU_ASSERT(site_same(&s, &t));
+	j2 = site_to_json(&t);
+	CU_ASSERT_STRING_EQUAL(j1, j2);
+	free(j1);
+	free(j2);
+	site_free(&t);
+	/* Binary ids of every byte value survive the round trip. */
+	{
+		size_t i;
+
+		s.option82[0].ncircuit = SITE_OPT82_LEN;
+		for (i = 0; i < SITE_OPT82_LEN; i++)
+			s.option82[0].circuit[i] = (uint8_t)(255 - i);
+		s.option82[1].nremote = 1;
+		s.option82[1].remote[0] = 0;
+		j1 = site_to_json(&s);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(j1);
+		CU_ASSERT_PTR_NOT_NULL(strstr(j1, "\"hex:fffefdfc"));
+		CU_ASSERT_PTR_NOT_NULL(strstr(j1, "\"remote_id\": \"hex:00\""));
+		CU_ASSERT_EQUAL_FATAL(
+		        site_from_json(j1, strlen(j1), &t, why, sizeof(why)),
+		        0);
+		CU_ASSERT(site_same(&s, &t));
+		free(j1);
+		site_free(&t);
+	}
+	/* What site_to_json cannot encode: no ids, a length out of range,
+	 * too many rules. */
+	s.option82[4].ncircuit = s.option82[4].nremote = 0;
+	CU_ASSERT_PTR_NULL(site_to_json(&s));
+	s.option82[4].ncircuit = SITE_OPT82_LEN + 1;
+	CU_ASSERT_PTR_NULL(site_to_json(&s));
+	s.option82[4].ncircuit = 1;
+	s.noption82 = SITE_OPT82_MAX + 1;
+	CU_ASSERT_PTR_NULL(site_to_json(&s));
+	s.noption82 = 5;
+	j1 = site_to_json(&s);
+	CU_ASSERT_PTR_NOT_NULL(j1);
+	free(j1);
+	site_free(&s);
+	CU_ASSERT_PTR_NULL(s.option82);
+	CU_ASSERT_EQUAL(s.noption82, 0);
+	/* An empty array is no rules. */
+	CU_ASSERT_EQUAL(
+	        site_from_json(O82(""), strlen(O82("")), &s, why, sizeof(why)),
+	        0);
+	CU_ASSERT_EQUAL(s.noption82, 0);
+	site_free(&s);
+}
+
+static void
+test_opt82_errors(void)
+{
+	static const struct {
+		const char *json;
+		int rc;
+		const char *want;
+	} cases[] = {
+	        {S("\"option82\":{}"), BL_EFORMAT,
+	                "option82: must be an array"},
+	        {S("\"option82\":\"sw1\""), BL_EFORMAT,
+	                "option82: must be an array"},
+	        {O82("{}"), BL_EFORMAT,
+	                "option82[0]: needs circuit_id or remote_id"},
+	        {O82("5"), BL_EFORMAT, "option82[0]: must be an object"},
+	        {O82("\"sw1\""), BL_EFORMAT, "option82[0]: must be an object"},
+	        {O82("{\"circuit_id\":\"a\"},{\"circuit\":\"b\"}"), BL_EFORMAT,
+	                "option82[1]: unknown field 'circuit' (did you mean "
+	                "'circuit_id'?)"},
+	        {O82("{\"remote_id\":\"a\",\"vlan\":5}"), BL_EFORMAT,
+	                "option82[0]: unknown field 'vlan'"},
+	        {O82("{\"circuit_id\":\"a\",\"circuit_id\":\"b\"}"), BL_EFORMAT,
+	                "duplicate"},
+	        {O82("{\"circuit_id\":5}"), BL_EFORMAT,
+	                "option82[0].circuit_id: must be a string"},
+	        {O82("{\"remote_id\":null}"), BL_EFORMAT,
+	                "option82[0].remote_id: must be a string"},
+	        {O82("{\"circuit_id\":[\"a\"]}"), BL_EFORMAT,
+	                "option82[0].circuit_id: must be a string"},
+	        {O82("{\"circuit_id\":\"\"}"), BL_EFORMAT,
+	                "option82[0].circuit_id: must not be empty"},
+	        {O82("{\"circuit_id\":\"a\"},{\"remote_id\":\"b\"},"
+	             "{\"circuit_id\":\"hex:zz\"}"),
+	                BL_EFORMAT,
+	                "option82[2].circuit_id: byte 4 is not a hex digit"},
+	        {O82("{\"remote_id\":\"hex:abc\"}"), BL_EFORMAT,
+	                "option82[0].remote_id: odd number of hex digits (3)"},
+	        {O82("{\"remote_id\":\"hex:\"}"), BL_EFORMAT,
+	                "option82[0].remote_id: 'hex:' needs 2 to 510 hex "
+	                "digits"},
+	        {O82("{\"circuit_id\":\"a\\tb\"}"), BL_EFORMAT,
+	                "option82[0].circuit_id: control character at byte 1"},
+	        {O82("{\"circuit_id\":\"\\u001b[0m\"}"), BL_EFORMAT,
+	                "option82[0].circuit_id: control character at byte 0"},
+	        {O82("{\"circuit_id\":\"a\\u007f\"}"), BL_EFORMAT,
+	                "option82[0].circuit_id: control character at byte 1"},
+	        {O82("{\"circuit_id\":\"a\\u0000b\"}"), BL_EFORMAT, "line 1"},
+	        {O82("{\"remote_id\":\"caf\\u00e9\"}"), BL_EFORMAT,
+	                "option82[0].remote_id: byte 3 is not printable ASCII"},
+	        /* The same rule twice, however written. */
+	        {O82("{\"circuit_id\":\"a\"},{\"remote_id\":\"x\"},"
+	             "{\"circuit_id\":\"hex:61\"}"),
+	                BL_EFORMAT,
+	                "option82[2]: circuit_id 'a' is already option82[0]"},
+	        {O82("{\"circuit_id\":\"a\",\"remote_id\":\"hex:00\"},"
+	             "{\"remote_id\":\"hex:00\",\"circuit_id\":\"a\"}"),
+	                BL_EFORMAT,
+	                "option82[1]: circuit_id 'a', remote_id 'hex:00' is "
+	                "already option82[0]"},
+	        {O82("{\"remote_id\":\"r\"},{\"remote_id\":\"r\"}"), BL_EFORMAT,
+	                "option82[1]: remote_id 'r' is already option82[0]"},
+	};
+	/* The same ids in different roles, or with one id more, differ. */
+	static const char fine[] =
+	        O82("{\"circuit_id\":\"a\"},{\"remote_id\":\"a\"},"
+	            "{\"circuit_id\":\"a\",\"remote_id\":\"a\"},"
+	            "{\"circuit_id\":\"A\"},{\"circuit_id\":\"hex:6100\"}");
+	char why[256], *big, *p;
+	struct site s;
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		site_fails(cases[i].json, cases[i].rc, cases[i].want);
+	CU_ASSERT_EQUAL(
+	        site_from_json(fine, strlen(fine), &s, why, sizeof(why)), 0);
+	CU_ASSERT_EQUAL(s.noption82, 5);
+	site_free(&s);
+	/* 256 bytes of text, 512 hex digits: too long by one byte. */
+	big = calloc(1, 64 * 1024);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(big);
+	p = big +
+	        sprintf(big,
+	                "{\"name\":\"hq\",\"option82\":[{\"remote_id\":"
+	                "\"");
+	memset(p, 'r', SITE_OPT82_LEN + 1);
+	strcpy(p + SITE_OPT82_LEN + 1, "\"}]}");
+	site_fails(big, BL_EFORMAT,
+	        "option82[0].remote_id: longer than 255 bytes");
+	memmove(p + SITE_OPT82_LEN, p + SITE_OPT82_LEN + 1, 5);
+	CU_ASSERT_EQUAL(
+	        site_from_json(big, strlen(big), &s, why, sizeof(why)), 0);
+	CU_ASSERT(s.noption82 == 1 && s.option82[0].nremote == SITE_OPT82_LEN);
+	site_free(&s);
+	p = big +
+	        sprintf(big,
+	                "{\"name\":\"hq\",\"option82\":[{\"remote_id\":"
+	                "\"hex:");
+	memset(p, 'A', 2 * SITE_OPT82_LEN + 2);
+	strcpy(p + 2 * SITE_OPT82_LEN + 2, "\"}]}");
+	site_fails(big, BL_EFORMAT,
+	        "option82[0].remote_id: more than 510 hex digits");
+	/* 257 rules are too many; 256 are fine. */
+	p = big + sprintf(big, "{\"name\":\"hq\",\"option82\":[");
+	for (i = 0; i <= SITE_OPT82_MAX; i++)
+		p += sprintf(
+		        p, "%s{\"circuit_id\":\"port %zu\"}", i ? "," : "", i);
+	strcpy(p, "]}");
+	site_fails(big, BL_ETOOBIG, "option82: more than 256 entries");
+	strcpy(strrchr(big, ','), "]}");
+	CU_ASSERT_EQUAL(
+	        site_from_json(big, strlen(big), &s, why, sizeof(why)), 0);
+	CU_ASSERT_EQUAL(s.noption82, SITE_OPT82_MAX);
+	CU_ASSERT(s.option82[255].ncircuit == 8 &&
+	        memcmp(s.option82[255].circuit, "port 255", 8) == 0);
+	site_free(&s);
+	free(big);
+}
+
 /* A site from JSON, which must parse. */
 static void
 mk(struct site *s, const char *json)
@@ -929,6 +1313,48 @@ test_site_set(void)
 		site_free(&s[i]);
 }
 
+/* No option 82 rule in two sites; rules that only share one id are fine. */
+static void
+test_opt82_set(void)
+{
+	struct site s[3];
+	char why[256];
+	size_t i;
+
+	mk(&s[0],
+	        "{\"name\":\"hq\",\"option82\":[{\"circuit_id\":\"sw0 1\"},"
+	        "{\"circuit_id\":\"sw1 1\",\"remote_id\":\"hex:0a0b\"}]}");
+	mk(&s[1],
+	        "{\"name\":\"lyon\",\"parent\":\"hq\",\"option82\":["
+	        "{\"remote_id\":\"hex:0a0b\"},{\"circuit_id\":\"sw1 1\"},"
+	        "{\"circuit_id\":\"sw1 1\",\"remote_id\":\"hex:0a0c\"}]}");
+	mk(&s[2],
+	        "{\"name\":\"paris\",\"parent\":\"hq\",\"option82\":["
+	        "{\"circuit_id\":\"sw2 1\"},"
+	        "{\"remote_id\":\"sw0 1\"}]}");
+	CU_ASSERT_EQUAL(site_check_set(s, 3, why, sizeof(why)), 0);
+	/* paris claims hq's rule, written another way. */
+	site_free(&s[2]);
+	mk(&s[2],
+	        "{\"name\":\"paris\",\"parent\":\"hq\",\"option82\":["
+	        "{\"circuit_id\":\"sw2 1\"},"
+	        "{\"remote_id\":\"hex:0A0B\",\"circuit_id\":"
+	        "\"hex:7377312031\"}]}");
+	set_fails(s, 3,
+	        "option 82 rule (circuit_id 'sw1 1', remote_id 'hex:0a0b') "
+	        "is in both site 'hq' and site 'paris'");
+	/* Two of lyon's rules equal (only a hand-built site can do that). */
+	s[2].noption82 = 1;
+	CU_ASSERT_EQUAL(site_check_set(s, 3, why, sizeof(why)), 0);
+	s[1].option82[2].remote[1] = 0x0b;
+	s[1].option82[2].ncircuit = 0;
+	set_fails(s, 3,
+	        "site 'lyon': option 82 rule (remote_id 'hex:0a0b') is both "
+	        "option82[0] and option82[2]");
+	for (i = 0; i < 3; i++)
+		site_free(&s[i]);
+}
+
 int
 test_site_register(void)
 {
@@ -945,7 +1371,12 @@ test_site_register(void)
 	        !CU_add_test(s, "site round trip", test_site_roundtrip) ||
 	        !CU_add_test(
 	                s, "site errors name the field", test_site_errors) ||
-	        !CU_add_test(s, "checks across sites", test_site_set))
+	        !CU_add_test(s, "checks across sites", test_site_set) ||
+	        !CU_add_test(s, "option 82 values", test_opt82_value) ||
+	        !CU_add_test(s, "option 82 rules", test_opt82_site) ||
+	        !CU_add_test(s, "option 82 errors name the field",
+	                test_opt82_errors) ||
+	        !CU_add_test(s, "option 82 rules across sites", test_opt82_set))
 		return -1;
 	return 0;
 }
