@@ -955,3 +955,25 @@ dhcp_reply_dest(const struct dhcp_msg *req, uint16_t local_port,
 		d->broadcast = 1;
 	}
 }
+
+void
+dhcp_relay_ids(const struct dhcp_msg *m, const uint8_t **circuit,
+        size_t *ncircuit, const uint8_t **remote, size_t *nremote)
+{
+	size_t i = 0, n = m->has_relay ? m->relay_len : 0;
+
+	*circuit = *remote = NULL;
+	*ncircuit = *nremote = 0;
+	while (i + 2 <= n && i + 2 + m->relay[i + 1] <= n) {
+		uint8_t code = m->relay[i], len = m->relay[i + 1];
+
+		if (code == 1 && *circuit == NULL && len > 0) {
+			*circuit = m->relay + i + 2;
+			*ncircuit = len;
+		} else if (code == 2 && *remote == NULL && len > 0) {
+			*remote = m->relay + i + 2;
+			*nremote = len;
+		}
+		i += 2 + (size_t)len;
+	}
+}

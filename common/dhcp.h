@@ -348,4 +348,13 @@ struct dhcp_dest {
 void dhcp_reply_dest(const struct dhcp_msg *req, uint16_t local_port,
         uint32_t src_addr, uint16_t src_port, struct dhcp_dest *d);
 
+/*
+ * The circuit-id (sub-option 1) and remote-id (2) of a request's relay
+ * agent information (option 82, RFC 3046), pointing into m->relay; NULL
+ * and 0 when absent.  A malformed option 82 (a sub-option running past
+ * its end) yields what was read before the fault.  Pure.
+ */
+void dhcp_relay_ids(const struct dhcp_msg *m, const uint8_t **circuit,
+        size_t *ncircuit, const uint8_t **remote, size_t *nremote);
+
 #endif /* BL_DHCP_H */

@@ -21,6 +21,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static void
 check_msg(const struct dhcp_msg *m)
 {
+	const uint8_t *c, *r;
+	size_t nc, nr;
+
+	/* Option 82's ids lie inside the option, and are absent or not empty. */
+	dhcp_relay_ids(m, &c, &nc, &r, &nr);
+	if ((c != NULL && (nc == 0 || c < m->relay ||
+	                          c + nc > m->relay + m->relay_len)) ||
+	        (r != NULL && (nr == 0 || r < m->relay ||
+	                              r + nr > m->relay + m->relay_len)) ||
+	        (c == NULL && nc != 0) || (r == NULL && nr != 0))
+		abort();
 	if ((m->op != DHCP_BOOTREQUEST && m->op != DHCP_BOOTREPLY) ||
 	        m->hlen > DHCP_CHADDR_LEN || m->bad != DHCP_BAD_NONE)
 		abort();

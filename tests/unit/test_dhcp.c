@@ -428,6 +428,53 @@ test_parse_relay_4011(void)
 	CU_ASSERT_EQUAL(dhcp_reply_type(&m), DHCP_ACK);
 }
 
+/* Option 82's circuit-id and remote-id, and sub-options that run past
+ * the end. */
+static void
+test_relay_ids(void)
+{
+	static const uint8_t only_remote[] = {9, 2, 'x', 'y', 2, 3, 'a', 'b',
+	        'c'};
+	static const uint8_t cut[] = {1, 3, 'a', 'b', 'c', 2, 9, 'z'};
+	static const uint8_t empty_circ[] = {1, 0, 2, 1, 'r'};
+	const uint8_t *c, *r;
+	size_t nc, nr;
+	struct dhcp_msg m;
+	struct pkt k;
+
+	seed_relayed(&k);
+	CU_ASSERT_EQUAL_FATAL(parse_exact(k.b, k.len, &m, NULL, 0), 0);
+	dhcp_relay_ids(&m, &c, &nc, &r, &nr);
+	CU_ASSERT(c == m.relay + 2 && nc == 6 && memcmp(c, "eth0/7", 6) == 0);
+	CU_ASSERT(r == m.relay + 10 && nr == 6 && r[0] == 0x00 && r[5] == 0xcc);
+
+	memset(&m, 0, sizeof(m));
+	dhcp_relay_ids(&m, &c, &nc, &r, &nr); /* no option 82 */
+	CU_ASSERT(c == NULL && nc == 0 && r == NULL && nr == 0);
+
+	m.has_relay = 1;
+	memcpy(m.relay, only_remote, sizeof(only_remote));
+	m.relay_len = sizeof(only_remote);
+	dhcp_relay_ids(&m, &c, &nc, &r, &nr);
+	CU_ASSERT(c == NULL && nc == 0);
+	CU_ASSERT(nr == 3 && memcmp(r, "abc", 3) == 0);
+
+	memcpy(m.relay, cut, sizeof(cut)); /* remote-id runs past the end */
+	m.relay_len = sizeof(cut);
+	dhcp_relay_ids(&m, &c, &nc, &r, &nr);
+	CU_ASSERT(nc == 3 && memcmp(c, "abc", 3) == 0);
+	CU_ASSERT(r == NULL && nr == 0);
+
+	memcpy(m.relay, empty_circ, sizeof(empty_circ)); /* empty: absent */
+	m.relay_len = sizeof(empty_circ);
+	dhcp_relay_ids(&m, &c, &nc, &r, &nr);
+	CU_ASSERT(c == NULL && nc == 0 && nr == 1 && r[0] == 'r');
+
+	m.relay_len = 1; /* a lone code byte */
+	dhcp_relay_ids(&m, &c, &nc, &r, &nr);
+	CU_ASSERT(c == NULL && r == NULL);
+}
+
 /* Vendor class and relay info split into pieces are joined (RFC 3396),
  * across the options field, file and sname, in that order. */
 static void
@@ -1331,6 +1378,8 @@ test_dhcp_register(void)
 	                test_parse_ipxe) == NULL ||
 	        CU_add_test(s, "parse: relayed, 4011 request",
 	                test_parse_relay_4011) == NULL ||
+	        CU_add_test(s, "option 82 circuit-id and remote-id",
+	                test_relay_ids) == NULL ||
 	        CU_add_test(s, "parse: RFC 3396 joins, overload",
 	                test_parse_concat_overload) == NULL ||
 	        CU_add_test(s, "parse: END, padding, overload loops",

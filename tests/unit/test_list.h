@@ -22,7 +22,8 @@
 	X(batch)                                                               \
 	X(tftp)                                                                \
 	X(dhcp)                                                                \
-	X(bootplan)
+	X(bootplan)                                                            \
+	X(referral)
 
 #define BL_DECLARE(name) int test_##name##_register(void);
 BL_TEST_SUITES(BL_DECLARE)
