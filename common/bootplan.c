@@ -286,41 +286,20 @@ mac_text(const uint8_t *mac, size_t n, char out[BOOTPLAN_MAC_MAX])
 	out[o] = '\0';
 }
 
-int
-bootplan_dhcp(const struct bootplan *p, const struct bootplan_client *c,
-        const char *base, char *out, size_t outlen, char *why, size_t whylen)
+/* The entry a PXE ROM or HTTP client of c's arch is offered (the index,
+ * and in *url whether as a URL), or -1 with why. */
+static int
+pick_program(const struct bootplan *p, const struct bootplan_client *c,
+        int *url, char *why, size_t whylen)
 {
 	struct dhcp_prog progs[2 * SITE_BOOT_MAX];
 	size_t idx[2 * SITE_BOOT_MAX];
 	size_t i, n = 0;
-	int pick, r;
+	int pick;
 
-	if (outlen > 0)
-		out[0] = '\0';
-	if (c->is_ipxe && !c->is_http) {
-		char mac[BOOTPLAN_MAC_MAX];
-
-		if (bootplan_default(p, c->arch) == NULL) {
-			bl_why(why, whylen, 0,
-			        "no default boot entry for arch %d", c->arch);
-			return BOOTPLAN_NONE;
-		}
-		mac_text(c->mac, c->maclen, mac);
-		if (c->arch >= 0)
-			r = snprintf(out, outlen, "%s/boot.ipxe?mac=%s&arch=%d",
-			        base, mac, c->arch);
-		else
-			r = snprintf(out, outlen, "%s/boot.ipxe?mac=%s", base,
-			        mac);
-		if (r < 0 || (size_t)r >= outlen) {
-			bl_why(why, whylen, 0, "script URL too long");
-			return BOOTPLAN_NONE;
-		}
-		return BOOTPLAN_URL;
-	}
 	if (c->arch < 0) {
 		bl_why(why, whylen, 0, "no client architecture (option 93)");
-		return BOOTPLAN_NONE;
+		return -1;
 	}
 	/* Programs on offer: each by TFTP, and UEFI ones also by URL; an
 	 * ISO only by URL (UEFI HTTP boot mounts it as a RAM disk). */
@@ -351,16 +330,63 @@ bootplan_dhcp(const struct bootplan *p, const struct bootplan_client *c,
 		        c->is_http                      ? ""
 		        : c->arch == DHCP_ARCH_BIOS ? "undionly.kpxe"
 		                                    : "ipxe.efi");
-		return BOOTPLAN_NONE;
+		return -1;
 	}
-	if (progs[pick].kind == DHCP_KIND_URL) {
-		if (file_url(base, p->e[idx[pick]].file, out, outlen) != 0) {
+	*url = progs[pick].kind == DHCP_KIND_URL;
+	return (int)idx[pick];
+}
+
+const struct bootplan_entry *
+bootplan_dhcp_entry(const struct bootplan *p, const struct bootplan_client *c)
+{
+	char why[8];
+	int url, i;
+
+	if (c->is_ipxe && !c->is_http)
+		return bootplan_default(p, c->arch);
+	i = pick_program(p, c, &url, why, sizeof(why));
+	return i < 0 ? NULL : &p->e[i];
+}
+
+int
+bootplan_dhcp(const struct bootplan *p, const struct bootplan_client *c,
+        const char *base, char *out, size_t outlen, char *why, size_t whylen)
+{
+	int i, url, r;
+
+	if (outlen > 0)
+		out[0] = '\0';
+	if (c->is_ipxe && !c->is_http) {
+		char mac[BOOTPLAN_MAC_MAX];
+
+		if (bootplan_default(p, c->arch) == NULL) {
+			bl_why(why, whylen, 0,
+			        "no default boot entry for arch %d", c->arch);
+			return BOOTPLAN_NONE;
+		}
+		mac_text(c->mac, c->maclen, mac);
+		if (c->arch >= 0)
+			r = snprintf(out, outlen, "%s/boot.ipxe?mac=%s&arch=%d",
+			        base, mac, c->arch);
+		else
+			r = snprintf(out, outlen, "%s/boot.ipxe?mac=%s", base,
+			        mac);
+		if (r < 0 || (size_t)r >= outlen) {
+			bl_why(why, whylen, 0, "script URL too long");
+			return BOOTPLAN_NONE;
+		}
+		return BOOTPLAN_URL;
+	}
+	if ((i = pick_program(p, c, &url, why, whylen)) < 0)
+		return BOOTPLAN_NONE;
+	if (url) {
+		if (file_url(base, p->e[i].file, out, outlen) != 0) {
 			bl_why(why, whylen, 0, "boot URL too long");
 			return BOOTPLAN_NONE;
 		}
 		return BOOTPLAN_URL;
 	}
-	r = snprintf(out, outlen, "%s", p->e[idx[pick]].file);
+	r = snprintf(out, outlen, "%s", p->e[i].file);
 	if (r < 0 || (size_t)r >= outlen) {
 		bl_why(why, whylen, 0, "boot file name too long");
 		return BOOTPLAN_NONE;
@@ -545,15 +571,63 @@ base_name(const char *path)
 	return s != NULL ? s + 1 : path;
 }
 
+/* The commands booting e from base; on failure (with next) goto next. */
+static void
+script_entry(struct sb *s, const struct bootplan_entry *e, const char *base,
+        const char *next)
+{
+	char url[BOOTPLAN_URL_MAX], iurl[BOOTPLAN_URL_MAX];
+	char on_fail[32] = "";
+
+	if (next != NULL)
+		snprintf(on_fail, sizeof(on_fail), " || goto %s", next);
+	if (file_url(base, e->file, url, sizeof(url)) != 0 ||
+	        (e->initrd != NULL &&
+	                file_url(base, e->initrd, iurl, sizeof(iurl)) != 0)) {
+		s->err = 1;
+		return;
+	}
+	switch (e->kind) {
+	case SITE_BOOT_KERNEL:
+		/* UEFI iPXE finds the initrd by the name given on the command
+		 * line; the name is the URL's last segment. */
+		sb_printf(s, "kernel %s", url);
+		if (e->initrd != NULL)
+			sb_printf(s, " initrd=%s", base_name(iurl));
+		sb_printf(s, "%s%s%s\n", e->args != NULL ? " " : "",
+		        e->args != NULL ? e->args : "", on_fail);
+		if (e->initrd != NULL)
+			sb_printf(s, "initrd %s%s\n", iurl, on_fail);
+		sb_printf(s, "boot%s\n", on_fail);
+		break;
+	case SITE_BOOT_PROGRAM:
+		sb_printf(s, "chain %s%s\n", url, on_fail);
+		break;
+	case SITE_BOOT_ISO:
+		sb_printf(s, "sanboot %s%s\n", url, on_fail);
+		break;
+	}
+}
+
 int
 bootplan_script(const struct bootplan *p, int arch, const char *mac,
         const char *base, char *out, size_t outlen)
 {
+	return bootplan_script_multi(p, arch, mac, &base, 1, out, outlen);
+}
+
+int
+bootplan_script_multi(const struct bootplan *p, int arch, const char *mac,
+        const char *const *bases, size_t nbases, char *out, size_t outlen)
+{
 	const struct bootplan_entry *e = bootplan_default(p, arch);
-	char url[BOOTPLAN_URL_MAX];
 	struct sb s = {out, 0, outlen, outlen == 0};
+	char label[24];
+	size_t i;
 	int rc = 0;
 
+	if (nbases > BOOTPLAN_BASES_MAX)
+		nbases = BOOTPLAN_BASES_MAX;
 	sb_printf(&s, "#!ipxe\n");
 	if (e == NULL) {
 		sb_printf(&s,
@@ -565,39 +639,24 @@ bootplan_script(const struct bootplan *p, int arch, const char *mac,
 	}
 	sb_printf(&s, "echo Branchline: booting '%s' (mac %s, arch %d)\n",
 	        e->name, mac != NULL && mac[0] != '\0' ? mac : "?", arch);
-	if (file_url(base, e->file, url, sizeof(url)) != 0) {
-		s.err = 1;
+	if (nbases == 1) {
+		script_entry(&s, e, bases[0], NULL);
 		goto out;
 	}
-	switch (e->kind) {
-	case SITE_BOOT_KERNEL:
-		/* UEFI iPXE finds the initrd by the name given on the command
-		 * line; the name is the URL's last segment. */
-		sb_printf(&s, "kernel %s", url);
-		if (e->initrd != NULL) {
-			char iurl[sizeof(url)];
-
-			if (file_url(base, e->initrd, iurl, sizeof(iurl)) !=
-			        0) {
-				s.err = 1;
-				goto out;
-			}
-			sb_printf(&s, " initrd=%s", base_name(iurl));
-			sb_printf(&s, "%s%s\ninitrd %s\n",
-			        e->args != NULL ? " " : "",
-			        e->args != NULL ? e->args : "", iurl);
-		} else
-			sb_printf(&s, "%s%s\n", e->args != NULL ? " " : "",
-			        e->args != NULL ? e->args : "");
-		sb_printf(&s, "boot\n");
-		break;
-	case SITE_BOOT_PROGRAM:
-		sb_printf(&s, "chain %s\n", url);
-		break;
-	case SITE_BOOT_ISO:
-		sb_printf(&s, "sanboot %s\n", url);
-		break;
+	/* Each server in turn; a step that fails goes on to the next. */
+	for (i = 0; i < nbases; i++) {
+		snprintf(label, sizeof(label), "bl%zu", i + 1);
+		if (i > 0)
+			sb_printf(&s, "echo Branchline: trying %s\n", bases[i]);
+		script_entry(&s, e, bases[i], label);
+		sb_printf(&s, ":%s\n", label);
 	}
+	sb_printf(&s,
+	        "echo Branchline: no server could boot '%s'; booting the "
+	        "next device\nexit 1\n",
+	        e->name);
+	if (nbases == 0)
+		rc = BL_ENOTFOUND;
 out:
 	if (s.err)
 		return BL_ETOOBIG;

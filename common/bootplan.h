@@ -40,8 +40,14 @@
 #define BOOTPLAN_URL_MAX                                                       \
 	(BOOTPLAN_BASE_MAX + 6 +                                               \
 	        3 * (MANIFEST_NAME_MAX + 11 + 1 + MANIFEST_PATH_MAX) + 1)
-/* An iPXE script: two URLs, the initrd's name, the args, the echo. */
-#define BOOTPLAN_SCRIPT_MAX (3 * BOOTPLAN_URL_MAX + SITE_ARGS_MAX + 512)
+/* Servers a script tries in turn (see bootplan_script_multi). */
+#define BOOTPLAN_BASES_MAX 4
+/* An iPXE script: per server two URLs, the initrd's name, the args and
+ * the goto; the echoes. */
+#define BOOTPLAN_SCRIPT_MAX                                                    \
+	(BOOTPLAN_BASES_MAX *                                                  \
+	                (3 * BOOTPLAN_URL_MAX + SITE_ARGS_MAX + 128) +         \
+	        512)
 #define BOOTPLAN_MAC_MAX    (3 * 16) /* "xx:xx:..." for 16 bytes, NUL */
 
 /* One boot entry, resolved to published file names (all owned). */
@@ -94,6 +100,11 @@ int bootplan_dhcp(const struct bootplan *p, const struct bootplan_client *c,
         const char *base, char *out, size_t outlen, char *why,
         size_t whylen);
 
+/* The entry bootplan_dhcp answers c with (the program, or for iPXE the
+ * entry its script boots), or NULL when it has none for c. */
+const struct bootplan_entry *bootplan_dhcp_entry(
+        const struct bootplan *p, const struct bootplan_client *c);
+
 /*
  * The query of a script request, "mac=..&arch=.." (either may be
  * missing; other keys are ignored).  mac: 1 to 16 hex byte pairs joined
@@ -112,6 +123,16 @@ int bootplan_query(const char *q, int *arch, char mac[BOOTPLAN_MAC_MAX],
  */
 int bootplan_script(const struct bootplan *p, int arch, const char *mac,
         const char *base, char *out, size_t outlen);
+
+/*
+ * The same from several servers, best first: each step of booting the
+ * entry ("kernel", "initrd", "boot"; "chain"; "sanboot") that fails goes
+ * on to the next server (":blN" labels), and after the last the script
+ * says so and exits 1.  With one base it is bootplan_script's; with none
+ * only the message (BL_ENOTFOUND).  At most BOOTPLAN_BASES_MAX are used.
+ */
+int bootplan_script_multi(const struct bootplan *p, int arch, const char *mac,
+        const char *const *bases, size_t nbases, char *out, size_t outlen);
 
 /* The entry a script boots for arch, or NULL. */
 const struct bootplan_entry *bootplan_default(const struct bootplan *p,

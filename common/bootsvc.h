@@ -13,6 +13,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include <event2/event.h>
 #include <jansson.h>
@@ -43,9 +44,12 @@ struct boot_conf {
 	                     * http://ADDRESS:http_boot_port */
 	char pxe_prompt[128];        /* "" = no PXE menu; else its prompt */
 	uint64_t pxe_prompt_timeout; /* seconds, then the first item */
+	uint64_t boot_transfer_limit; /* TFTP + HTTP transfers at once
+	                               * before referral sends new clients
+	                               * elsewhere (1000) */
 };
 
-#define BOOT_CONF_NKEYS 19
+#define BOOT_CONF_NKEYS 20
 
 /* The defaults: everything on, the standard ports, HTTP on 80. */
 void boot_conf_default(struct boot_conf *c);
@@ -59,17 +63,30 @@ void boot_conf_keys(struct conf_key *out, size_t off);
 int boot_conf_check(struct boot_conf *c, const char *path, char *why,
         size_t whylen);
 
+/*
+ * The base URL other nodes and clients reach this daemon's boot HTTP
+ * server by: boot_url, else "http://HOST:http_boot_port" with the host
+ * of daemon_url (its API or tier URL); "" when neither says.  0 or
+ * BL_ETOOBIG.
+ */
+int boot_conf_url(const struct boot_conf *c, const char *daemon_url,
+        char *out, size_t len);
+
 struct bootsvc;
 
 /*
- * Where the entries come from: called on the event loop every second;
- * returns a new reference to the boot array when the entries or the
- * images the store holds may have changed since the last call, NULL when
- * nothing did.  An entry whose image is not here yet is left out (and
- * the log says some wait), so the source must say "changed" again when
- * an image completes.
+ * Where the boot entries come from: called on the event loop every
+ * second; returns a new reference to a referral view (referral.h: the
+ * site catalog, with "self") when the entries, the tree, other nodes'
+ * health or the images this store holds may have changed since the last
+ * call, NULL when nothing did.  Each site's entries are its "boot" array
+ * in "sites" (the own site's may be the view's "boot").  Every file any
+ * site's entries name is published once its image is here, so the
+ * source must say "changed" again when an image completes.  *confirmed
+ * is set to when the view's health data was last confirmed (see
+ * referral_confirmed).
  */
-typedef json_t *(*bootsvc_source_fn)(void *arg);
+typedef json_t *(*bootsvc_source_fn)(void *arg, time_t *confirmed);
 
 /*
  * Bind the ports the configuration asks for and serve from store (the
@@ -82,6 +99,10 @@ int bootsvc_start(struct event_base *base, struct store *store,
         const struct boot_conf *c, const char *pki_dir, const char *site,
         bootsvc_source_fn source, void *arg, struct bootsvc **out,
         char *why, size_t whylen);
+
+/* For the daemon's heartbeat: {"busy", "active", "limit", "referrals":
+ * {target node id: decisions}} (a new reference). */
+json_t *bootsvc_report(struct bootsvc *b);
 
 void bootsvc_stop(struct bootsvc *b);
 

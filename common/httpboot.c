@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -32,7 +33,9 @@
 struct httpboot {
 	struct httpboot_conf c;
 	struct bootfs *fs;
-	const struct bootplan *plan;
+	const struct httpboot_ops *ops;
+	time_t log_sec;
+	int log_n;
 	struct evhttp *http, *https;
 	uint16_t port;
 	struct httpboot_stats st;
@@ -149,6 +152,7 @@ hbx_free(struct hbx *x)
 		evhttp_connection_set_closecb(x->evcon, NULL, NULL);
 	bootfs_cursor_done(x->h->fs, &x->cur);
 	bootfs_file_put(x->cur.f);
+	x->h->st.active--;
 	free(x);
 }
 
@@ -216,6 +220,29 @@ hbx_pump(struct hbx *x)
 	}
 }
 
+/* At most 100 lines a second about files served (a boot storm or a
+ * benchmark would drown the log). */
+static int
+may_log(struct httpboot *h)
+{
+	time_t now = time(NULL);
+
+	if (now != h->log_sec) {
+		h->log_sec = now;
+		h->log_n = 0;
+	}
+	return h->log_n++ < 100;
+}
+
+/* The client's address, or NULL. */
+static const struct sockaddr *
+peer_addr(struct evhttp_request *req)
+{
+	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+
+	return evcon != NULL ? evhttp_connection_get_addr(evcon) : NULL;
+}
+
 static void
 add_header(struct evhttp_request *req, const char *k, const char *v)
 {
@@ -237,6 +264,19 @@ serve_file(struct httpboot *h, struct evhttp_request *req, const char *peer,
 	int r, code = 200;
 
 	if ((f = bootfs_lookup(h->fs, name)) == NULL) {
+		char url[BOOTPLAN_URL_MAX];
+		const struct sockaddr *sa = peer_addr(req);
+
+		if (sa != NULL &&
+		        h->ops->redirect(h->ops->arg, sa, name, url,
+		                sizeof(url)) == 1) {
+			h->st.redirects++;
+			add_header(req, "Location", url);
+			log_info("http %s: %s is not here: 302 to %s", peer,
+			        name, url);
+			evhttp_send_reply(req, 302, "Found", NULL);
+			return;
+		}
 		h->st.errors++;
 		httpsrv_error(req, peer, 404, "no boot file '%s' here", name);
 		return;
@@ -288,6 +328,7 @@ serve_file(struct httpboot *h, struct evhttp_request *req, const char *peer,
 		httpsrv_error(req, peer, 503, "out of memory");
 		return;
 	}
+	h->st.active++;
 	x->h = h;
 	x->req = req;
 	x->cur.f = f;
@@ -300,8 +341,9 @@ serve_file(struct httpboot *h, struct evhttp_request *req, const char *peer,
 	 * syscall and a TCP push per 16 KiB.  Let a whole step go at once. */
 	bufferevent_set_max_single_write(
 	        evhttp_connection_get_bufferevent(x->evcon), HB_STEP);
-	log_debug("http %s: %s bytes %" PRIu64 "-%" PRIu64, peer, f->name,
-	        first, last);
+	if (may_log(h))
+		log_info("http %s: %s %d bytes %" PRIu64 "-%" PRIu64, peer,
+		        f->name, code, first, last);
 	evhttp_send_reply_start(req, code, httpsrv_reason(code));
 	hbx_pump(x);
 }
@@ -341,8 +383,9 @@ static void
 serve_script(struct httpboot *h, struct evhttp_request *req, const char *peer,
         const char *query)
 {
-	char script[BOOTPLAN_SCRIPT_MAX], base[BOOTPLAN_BASE_MAX];
-	char mac[BOOTPLAN_MAC_MAX], why[200];
+	char *script, base[BOOTPLAN_BASE_MAX];
+	char mac[BOOTPLAN_MAC_MAX], why[200], note[200] = "";
+	const struct sockaddr *sa = peer_addr(req);
 	int arch, rc;
 
 	if (bootplan_query(query, &arch, mac, why, sizeof(why)) != 0) {
@@ -350,23 +393,30 @@ serve_script(struct httpboot *h, struct evhttp_request *req, const char *peer,
 		httpsrv_error(req, peer, 400, "boot.ipxe: %s", why);
 		return;
 	}
+	if (sa == NULL || (script = malloc(BOOTPLAN_SCRIPT_MAX)) == NULL) {
+		h->st.errors++;
+		httpsrv_error(req, peer, 503, "boot.ipxe: out of memory");
+		return;
+	}
 	local_base(h, req, base, sizeof(base));
-	rc = bootplan_script(h->plan, arch, mac, base, script, sizeof(script));
+	rc = h->ops->script(h->ops->arg, sa, arch, mac, base, script,
+	        BOOTPLAN_SCRIPT_MAX, note, sizeof(note));
 	if (rc == BL_ETOOBIG) {
+		free(script);
 		h->st.errors++;
 		httpsrv_error(req, peer, 500, "boot.ipxe: script too long");
 		return;
 	}
 	h->st.scripts++;
 	if (rc == BL_ENOTFOUND)
-		log_warnx("http %s: boot.ipxe mac %s arch %d: no default boot "
-		          "entry; told to boot the next device",
-		        peer, mac[0] ? mac : "?", arch);
+		log_warnx("http %s: boot.ipxe mac %s arch %d: nothing to boot "
+		          "(%s); told to boot the next device",
+		        peer, mac[0] ? mac : "?", arch, note);
 	else
-		log_info("http %s: boot.ipxe mac %s arch %d: '%s'", peer,
-		        mac[0] ? mac : "?", arch,
-		        bootplan_default(h->plan, arch)->name);
+		log_info("http %s: boot.ipxe mac %s arch %d: %s", peer,
+		        mac[0] ? mac : "?", arch, note);
 	httpsrv_reply_bytes(req, "text/plain", script, strlen(script));
+	free(script);
 }
 
 static void
@@ -457,7 +507,7 @@ listen_on(struct event_base *base, struct httpboot *h, uint16_t port,
 
 int
 httpboot_start(struct event_base *base, const struct httpboot_conf *c,
-        struct bootfs *fs, const struct bootplan *plan,
+        struct bootfs *fs, const struct httpboot_ops *ops,
         struct httpboot **out, char *why, size_t whylen)
 {
 	struct httpboot *h;
@@ -469,7 +519,7 @@ httpboot_start(struct event_base *base, const struct httpboot_conf *c,
 		return bl_why(why, whylen, -ENOMEM, "out of memory");
 	h->c = *c;
 	h->fs = fs;
-	h->plan = plan;
+	h->ops = ops;
 	if ((c->port != 0 || c->tls_port == 0) &&
 	        (rc = listen_on(base, h, c->port, NULL, &h->http, &h->port,
 	                 why, whylen)) != 0)

@@ -7,8 +7,12 @@
  *                            416), ETag (the file's SHA-256, strong),
  *                            If-None-Match (304), If-Range
  *   GET|HEAD /boot.ipxe?mac=M&arch=A
- *                            the iPXE script booting the site's default
- *                            entry for arch A (see bootplan_script)
+ *                            the iPXE script booting the default entry
+ *                            for arch A of the client's site, from the
+ *                            servers referral chose (ops->script)
+ *
+ * A boot file not published here that the boot entries name is
+ * answered 302 to the server referral chooses for it (ops->redirect).
  *
  * Anything else is 404; methods other than GET and HEAD are 405.  Plain
  * HTTP is what firmware and iPXE speak; HTTPS (the node's certificate)
@@ -23,6 +27,7 @@
 
 #include <event2/event.h>
 #include <openssl/ssl.h>
+#include <sys/socket.h>
 
 #include "bootfs.h"
 #include "bootplan.h"
@@ -36,18 +41,42 @@ struct httpboot_conf {
 	                              * address the request reached */
 };
 
+/* What the server asks its owner (bootsvc): where a client's site is,
+ * what it boots and from which servers.  Called on the event loop. */
+struct httpboot_ops {
+	void *arg;
+	/*
+	 * The iPXE script for the client at peer that sent arch (-1: none)
+	 * and mac ("" if none); base is this server's base URL.  Returns 0,
+	 * BL_ENOTFOUND (the script only says there is nothing to boot) or
+	 * BL_ETOOBIG; note gets a few words for the log line.
+	 */
+	int (*script)(void *arg, const struct sockaddr *peer, int arch,
+	        const char *mac, const char *base, char *out, size_t outlen,
+	        char *note, size_t notelen);
+	/*
+	 * name is not published here: 1 with url[urllen] set to send the
+	 * client to a server that has it (302), or 0 (404).
+	 */
+	int (*redirect)(void *arg, const struct sockaddr *peer,
+	        const char *name, char *url, size_t urllen);
+};
+
 struct httpboot_stats {
 	uint64_t requests;
 	uint64_t files;   /* file replies begun (200 and 206) */
 	uint64_t scripts; /* scripts served */
 	uint64_t errors;  /* 4xx and 5xx */
 	uint64_t bytes;   /* file bytes queued */
+	uint64_t redirects; /* 302s to another server */
+	uint32_t active;  /* file bodies being sent now */
 };
 
 struct httpboot;
 
+/* ops is the caller's and must outlive the server. */
 int httpboot_start(struct event_base *base, const struct httpboot_conf *c,
-        struct bootfs *fs, const struct bootplan *plan,
+        struct bootfs *fs, const struct httpboot_ops *ops,
         struct httpboot **out, char *why, size_t whylen);
 /* The plain HTTP port bound (useful with port 0). */
 uint16_t httpboot_port(const struct httpboot *h);

@@ -44,7 +44,9 @@ struct psock {
 
 struct pxed {
 	struct pxed_conf c;
-	const struct bootplan *plan;
+	pxed_plan_fn plan;
+	void *plan_arg;
+	struct pxed_plan pl; /* the answer being built */
 	struct psock s[2 * PXED_IFACES_MAX];
 	size_t ns;
 	uint16_t port, pxe_port;
@@ -187,11 +189,12 @@ handle(struct psock *ps, size_t n, const struct sockaddr_in *peer,
 	struct dhcp_answer a;
 	struct dhcp_menu_item menu[2];
 	struct dhcp_dest d;
-	struct bootplan_client c;
+	struct pxed_ask q;
+	struct pxed_plan *pl = &p->pl;
 	char why[256], mac[3 * DHCP_CHADDR_LEN + 1], base[BOOTPLAN_BASE_MAX];
-	char file[BOOTPLAN_URL_MAX], addr[INET_ADDRSTRLEN];
+	char addr[INET_ADDRSTRLEN];
 	size_t len;
-	int how, rc;
+	int rc;
 
 	if (dhcp_parse(p->pkt, n, &m, why, sizeof(why)) != 0) {
 		p->st.dropped++;
@@ -224,35 +227,33 @@ handle(struct psock *ps, size_t n, const struct sockaddr_in *peer,
 		snprintf(base, sizeof(base), "http://%s:%u", la,
 		        p->c.http_port);
 	}
-	memset(&c, 0, sizeof(c));
-	c.arch = m.arch;
-	c.is_pxe = m.is_pxe;
-	c.is_http = m.is_http;
-	c.is_ipxe = m.is_ipxe;
-	c.mac = m.chaddr;
-	c.maclen = m.hlen <= DHCP_CHADDR_LEN ? m.hlen : DHCP_CHADDR_LEN;
-	how = bootplan_dhcp(p->plan, &c, base, file, sizeof(file), why,
-	        sizeof(why));
-	if (how == BOOTPLAN_URL && p->c.http_port == 0 &&
-	        p->c.http_url[0] == '\0') {
-		how = BOOTPLAN_NONE;
-		snprintf(why, sizeof(why), "HTTP boot is off on this node");
+	q.m = &m;
+	q.local = local;
+	q.base = base;
+	memset(pl, 0, sizeof(*pl));
+	p->plan(p->plan_arg, &q, pl);
+	if (pl->how == BOOTPLAN_URL && p->c.http_port == 0 &&
+	        p->c.http_url[0] == '\0' &&
+	        strncmp(pl->file, base, strlen(base)) == 0) {
+		pl->how = BOOTPLAN_NONE;
+		snprintf(pl->why, sizeof(pl->why),
+		        "HTTP boot is off on this node");
 	}
-	if (how == BOOTPLAN_NONE) {
+	if (pl->how == BOOTPLAN_NONE) {
 		p->st.unplanned++;
-		if (may_log(p))
+		if (!pl->silent && may_log(p))
 			log_info("dhcp %s arch %d%s%s: not answered: %s", mac,
 			        m.arch, m.is_ipxe ? " iPXE" : "",
-			        m.is_http ? " HTTPClient" : "", why);
+			        m.is_http ? " HTTPClient" : "", pl->why);
 		return;
 	}
 	memset(&a, 0, sizeof(a));
 	a.msgtype = dhcp_reply_type(&m);
 	a.server_id = local.s_addr;
-	a.next_server = local.s_addr;
-	a.boot_file = file;
+	a.next_server = pl->next_server != 0 ? pl->next_server : local.s_addr;
+	a.boot_file = pl->file;
 	a.vclass = DHCP_VC_AUTO;
-	a.bootfile_opts = strlen(file) > DHCP_FILE_LEN - 1;
+	a.bootfile_opts = strlen(pl->file) > DHCP_FILE_LEN - 1;
 	if (p->c.prompt[0] != '\0' && a.msgtype == DHCP_OFFER &&
 	        m.is_pxe && !m.is_http) {
 		menu[0].type = PXED_MENU_TYPE;
@@ -295,13 +296,20 @@ handle(struct psock *ps, size_t n, const struct sockaddr_in *peer,
 	}
 	p->st.answered++;
 	if (may_log_answer(p))
-		log_info("dhcp %s arch %d (%s)%s%s%s on %u: %s %s", mac,
+		log_info("dhcp %s arch %d (%s)%s%s%s on %u: %s %s%s%s%s%s",
+		        mac,
 		        m.arch,
 		        m.arch >= 0 ? dhcp_arch_name((uint16_t)m.arch) : "none",
 		        m.is_ipxe ? " iPXE" : "",
 		        m.is_http ? " HTTPClient" : "",
 		        m.giaddr != 0 ? " (relayed)" : "", ps->port,
-		        a.msgtype == DHCP_OFFER ? "OFFER" : "ACK", file);
+		        a.msgtype == DHCP_OFFER ? "OFFER" : "ACK", pl->file,
+		        pl->next_server != 0 ? " from " : "",
+		        pl->next_server != 0
+		                ? inet_ntop(AF_INET, &pl->next_server, addr,
+		                          sizeof(addr))
+		                : "",
+		        pl->note[0] != '\0' ? "; " : "", pl->note);
 }
 
 static void
@@ -385,7 +393,7 @@ open_iface(struct pxed *p, const char *ifname, char *why, size_t whylen)
 
 int
 pxed_start(struct event_base *base, const struct pxed_conf *c,
-        const struct bootplan *plan, struct pxed **out, char *why,
+        pxed_plan_fn plan, void *arg, struct pxed **out, char *why,
         size_t whylen)
 {
 	char list[sizeof(c->interfaces)], *tok, *save = NULL;
@@ -398,6 +406,7 @@ pxed_start(struct event_base *base, const struct pxed_conf *c,
 		return bl_why(why, whylen, -ENOMEM, "out of memory");
 	p->c = *c;
 	p->plan = plan;
+	p->plan_arg = arg;
 	p->port = c->port;
 	p->pxe_port = c->pxe_port;
 	snprintf(list, sizeof(list), "%s", c->interfaces);

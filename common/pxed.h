@@ -2,8 +2,9 @@
  * pxed.h - the proxyDHCP server (UDP 67) and PXE boot server (UDP 4011)
  * of every node.  It never assigns an address: the site's DHCP server
  * does that; this one answers PXE and UEFI HTTP-boot clients (option 60
- * PXEClient / HTTPClient) with what to boot, chosen by bootplan_dhcp
- * from the node's boot entries.
+ * PXEClient / HTTPClient) with what to boot and from which server, as
+ * its planner (bootsvc: the client's site, its boot entries, referral)
+ * says.
  *
  * On 67 it answers DISCOVERs with a proxy OFFER (and a REQUEST or INFORM
  * only when it names this server); on 4011, REQUESTs and INFORMs with an
@@ -22,6 +23,7 @@
 #include <stdint.h>
 
 #include <event2/event.h>
+#include <netinet/in.h>
 
 #include "bootplan.h"
 
@@ -49,6 +51,30 @@ struct pxed_conf {
 
 #define PXED_MENU_TYPE 0x8000 /* the network item (vendor-specific range) */
 
+struct dhcp_msg;
+
+/* A boot request the proxy would answer, as its planner sees it. */
+struct pxed_ask {
+	const struct dhcp_msg *m;
+	struct in_addr local; /* our address on the interface it came by */
+	const char *base;     /* our boot HTTP base for that address */
+};
+
+/* The planner's answer: what to name, on which server. */
+struct pxed_plan {
+	int how;                     /* enum bootplan_how */
+	char file[BOOTPLAN_URL_MAX]; /* TFTP name or URL */
+	uint32_t next_server;        /* TFTP server (network order); 0: us */
+	int silent;   /* BOOTPLAN_NONE, and not ours to answer: no log line */
+	char why[256]; /* with BOOTPLAN_NONE: what is missing */
+	char note[200]; /* for the answer's log line, e.g. "site b (giaddr)
+	                 * -> node-a" */
+};
+
+/* Called on the event loop for each request pxed would answer. */
+typedef void (*pxed_plan_fn)(
+        void *arg, const struct pxed_ask *q, struct pxed_plan *out);
+
 struct pxed_stats {
 	uint64_t received;  /* datagrams read */
 	uint64_t dropped;   /* not a valid DHCP request */
@@ -64,12 +90,11 @@ struct pxed;
 void pxed_conf_default(struct pxed_conf *c);
 
 /*
- * Bind the ports (as root) and answer from *plan, which the caller may
- * replace between events and which must outlive the server.  Returns 0,
- * or an errno/BL_ code with why (nothing left open).
+ * Bind the ports (as root) and answer what plan(arg, ...) says.  Returns
+ * 0, or an errno/BL_ code with why (nothing left open).
  */
 int pxed_start(struct event_base *base, const struct pxed_conf *c,
-        const struct bootplan *plan, struct pxed **out, char *why,
+        pxed_plan_fn plan, void *arg, struct pxed **out, char *why,
         size_t whylen);
 
 /* The ports bound (useful with port 0 in tests). */

@@ -29,6 +29,7 @@
 #include <openssl/evp.h>
 
 #include "agent.h"
+#include "bootsvc.h"
 #include "error.h"
 #include "fsutil.h"
 #include "hash.h"
@@ -340,7 +341,7 @@ apply_catalog(struct agent *a, json_t *c)
 	a->repnow_until = json_integer_value(
 	        json_object_get(c, "replicate_now_until"));
 	a->heartbeat = (int)json_integer_value(json_object_get(c, "heartbeat"));
-	if (a->heartbeat < 5 || a->heartbeat > 3600)
+	if (a->heartbeat < 1 || a->heartbeat > 3600)
 		a->heartbeat = 30;
 	a->parent[0] = '\0';
 	json_array_foreach(json_object_get(c, "sites"), i, s)
@@ -359,8 +360,7 @@ apply_catalog(struct agent *a, json_t *c)
 		a->nodes = json_array();
 	}
 	dist_set_allowed(a->d, a->nodes);
-	if (json_is_array(json_object_get(c, "boot")))
-		dist_boot_changed(a->d, json_object_get(c, "boot"));
+	dist_boot_changed(a->d, c);
 	/* Keep the state of images that stay; drop the others. */
 	for (i = 0; i < n; i++) {
 		struct img *old = agent_find(a, nv[i].name, nv[i].version);
@@ -432,6 +432,7 @@ agent_catalog_done(struct agent *a, long status, const char *body, size_t len,
 	if (status == 304) {
 		a->cat_next = 0;
 		a->cat_fails = 0;
+		dist_catalog_ok(a->d);
 		return;
 	}
 	if (status != 200 || body == NULL) {
@@ -472,6 +473,7 @@ agent_catalog_done(struct agent *a, long status, const char *body, size_t len,
 		a->gen = gen;
 		snprintf(a->etag, sizeof(a->etag), "%s", etag);
 		apply_catalog(a, c);
+		dist_catalog_ok(a->d);
 	}
 	json_decref(c);
 }
@@ -679,7 +681,8 @@ rx_rate(const struct agent *a)
 static json_t *
 status_json(struct agent *a)
 {
-	json_t *imgs = json_array(), *o;
+	json_t *imgs = json_array(), *o, *boot;
+	char burl[300];
 	struct store_usage u;
 	uint64_t rate = rx_rate(a);
 	size_t i;
@@ -708,13 +711,21 @@ status_json(struct agent *a)
 		        reason, "source", im->src);
 		json_array_append_new(imgs, o);
 	}
-	return json_pack("{s:s,s:s,s:s,s:s,s:I,s:I,s:{s:I,s:I},s:o,s:O}",
+	/* How clients reach our boot server, whether it is at its transfer
+	 * limit, and where we sent clients: for referral. */
+	boot = dist_boot_report(a->d);
+	if (boot == NULL)
+		boot = json_object();
+	if (boot_conf_url(&a->d->conf.boot, a->d->conf.url, burl,
+	            sizeof(burl)) == 0)
+		json_object_set_new(boot, "url", json_string(burl));
+	return json_pack("{s:s,s:s,s:s,s:s,s:I,s:I,s:{s:I,s:I},s:o,s:O,s:o}",
 	        "version", BL_VERSION, "node_id", a->d->node_id, "site",
 	        a->d->site, "url", a->d->conf.url, "updated",
 	        (json_int_t)time(NULL), "generation", (json_int_t)a->gen,
 	        "store", "bytes", (json_int_t)u.stored_bytes, "chunks",
 	        (json_int_t)u.chunks, "images", imgs, "unassigned",
-	        a->unassigned);
+	        a->unassigned, "boot", boot);
 }
 
 /*
@@ -882,6 +893,18 @@ step(struct agent *a)
 		want = 2; /* a cap needs no more, and fewer streams burst less */
 	while (open && a->nbatches < want && fetch_batch(a) > 0)
 		;
+	{
+		/* The boot server reaching or leaving its transfer limit
+		 * matters to referral at once. */
+		json_t *br = dist_boot_report(a->d);
+		int busy = json_is_true(json_object_get(br, "busy"));
+
+		json_decref(br);
+		if (busy != a->boot_busy) {
+			a->boot_busy = busy;
+			a->dirty = 1;
+		}
+	}
 	if (a->dirty && now >= a->hb_due) {
 		a->hb_due = now + 2;
 		status_report(a);

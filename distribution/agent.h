@@ -117,6 +117,7 @@ struct agent {
 	int dirty;
 	time_t hb_next, hb_due;
 	int hb_busy;
+	int boot_busy; /* the boot server's busy flag last reported */
 	json_t *unassigned; /* "name@ver" -> since */
 	time_t gc_next;
 };

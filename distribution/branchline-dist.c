@@ -98,17 +98,36 @@ dist_set_allowed(struct dist *d, json_t *nodes)
 }
 
 void
-dist_boot_changed(struct dist *d, json_t *boot)
+dist_boot_changed(struct dist *d, json_t *catalog)
 {
-	json_t *copy = boot != NULL ? json_deep_copy(boot) : NULL;
+	json_t *copy = catalog != NULL ? json_deep_copy(catalog) : NULL;
 
 	pthread_mutex_lock(&d->mu);
 	if (copy != NULL) {
-		json_decref(d->boot);
-		d->boot = copy;
+		json_decref(d->catalog);
+		d->catalog = copy;
 	}
 	d->boot_gen++;
 	pthread_mutex_unlock(&d->mu);
+}
+
+void
+dist_catalog_ok(struct dist *d)
+{
+	pthread_mutex_lock(&d->mu);
+	d->catalog_ok = time(NULL);
+	pthread_mutex_unlock(&d->mu);
+}
+
+json_t *
+dist_boot_report(struct dist *d)
+{
+	json_t *r;
+
+	pthread_mutex_lock(&d->mu);
+	r = json_incref(d->boot_report);
+	pthread_mutex_unlock(&d->mu);
+	return r;
 }
 
 int
@@ -280,7 +299,8 @@ out:
 	if (base != NULL)
 		event_base_free(base);
 	free(d.allowed);
-	json_decref(d.boot);
+	json_decref(d.catalog);
+	json_decref(d.boot_report);
 	store_close(d.st);
 	pthread_mutex_destroy(&d.mu);
 	curl_global_cleanup();

@@ -1,8 +1,9 @@
 /*
  * dboot.c - the node's boot services on the main thread: a bootsvc
  * (common/bootsvc.h: TFTP, proxyDHCP and the PXE boot server, HTTP(S))
- * serving exactly what the site's boot entries name, from the catalog,
- * via dist_boot_changed.
+ * serving what the catalog's boot entries name (every site's: a client
+ * of another site may be referred here), via dist_boot_changed, and
+ * referring clients by the catalog's view of the tree.
  *
  * The agent thread only bumps a generation under the mutex; the bootsvc
  * asks every second (source) and publishes from our own store handle, so
@@ -10,6 +11,7 @@
  */
 #include <errno.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "bootsvc.h"
 #include "dboot.h"
@@ -22,22 +24,29 @@ struct dboot {
 	uint64_t gen; /* of the entries handed over last */
 };
 
-/* The entries when their generation moved since the last call. */
+/* The catalog as a referral view when its generation moved since the
+ * last call; our boot report goes the other way, for the heartbeat. */
 static json_t *
-source(void *arg)
+source(void *arg, time_t *confirmed)
 {
 	struct dboot *b = arg;
-	json_t *boot = NULL;
+	json_t *view = NULL, *rep = b->svc ? bootsvc_report(b->svc) : NULL;
 
 	pthread_mutex_lock(&b->d->mu);
-	if (b->d->boot_gen != b->gen) {
+	if (rep != NULL) {
+		json_decref(b->d->boot_report);
+		b->d->boot_report = rep;
+	}
+	*confirmed = b->d->catalog_ok;
+	/* Nothing to serve before the first catalog. */
+	if (b->d->boot_gen != b->gen && b->d->catalog != NULL) {
 		b->gen = b->d->boot_gen;
-		boot = json_incref(b->d->boot);
-		if (boot == NULL)
-			boot = json_array();
+		view = json_deep_copy(b->d->catalog);
 	}
 	pthread_mutex_unlock(&b->d->mu);
-	return boot;
+	if (view != NULL)
+		json_object_set_new(view, "self", json_string(b->d->node_id));
+	return view;
 }
 
 int

@@ -11,6 +11,7 @@
 #define BL_DIST_H
 
 #include <pthread.h>
+#include <time.h>
 #include <stdint.h>
 
 #include <jansson.h>
@@ -36,8 +37,10 @@ struct dist {
 	size_t nallowed;
 	int stop;
 	void *wake; /* the agent's CURLM, for curl_multi_wakeup */
-	json_t *boot;      /* the catalog's boot entries (agent -> main) */
-	uint64_t boot_gen; /* bumped when they or the images held change */
+	json_t *catalog;   /* the last catalog (agent -> main) */
+	uint64_t boot_gen; /* bumped when it or the images held change */
+	time_t catalog_ok; /* the catalog last confirmed (200 or 304) */
+	json_t *boot_report; /* bootsvc_report (main -> agent heartbeat) */
 };
 
 /* Paths from conf.state_dir, then STATE/node.json.  0 or why. */
@@ -48,9 +51,14 @@ int dist_allowed(void *arg, const char *id);
 /* Replace the allowed list from a catalog's "nodes" array. */
 void dist_set_allowed(struct dist *d, json_t *nodes);
 int dist_stopping(struct dist *d);
-/* The catalog's boot entries changed (boot not NULL: the new array) or
- * an image completed (boot NULL): the boot server publishes again. */
-void dist_boot_changed(struct dist *d, json_t *boot);
+/* A new catalog (catalog not NULL) or an image completed (NULL): the
+ * boot server publishes again. */
+void dist_boot_changed(struct dist *d, json_t *catalog);
+/* The primary confirmed the catalog held (a 200 or a 304) now. */
+void dist_catalog_ok(struct dist *d);
+/* The boot server's last report, for the heartbeat (a new reference or
+ * NULL). */
+json_t *dist_boot_report(struct dist *d);
 
 /* "branchline-dist enroll ...": exit status. */
 int dist_enroll_main(int argc, char **argv);

@@ -329,7 +329,7 @@ node_obj(struct primary *p, const struct cfg_node *n)
 	json_t *o = json_pack("{s:s,s:s,s:s,s:I,s:b}", "id", n->id, "site",
 	        n->site, "serial", n->serial, "enrolled",
 	        (json_int_t)n->enrolled, "healthy",
-	        st != NULL && status_healthy(st, time(NULL)));
+	        st != NULL && status_healthy(p, st, time(NULL)));
 	const char *k;
 	json_t *v;
 
@@ -339,7 +339,7 @@ node_obj(struct primary *p, const struct cfg_node *n)
 		{
 			if (strcmp(k, "version") == 0 || strcmp(k, "url") == 0 ||
 			        strcmp(k, "store") == 0 ||
-			        strcmp(k, "images") == 0)
+			        strcmp(k, "images") == 0 || strcmp(k, "boot") == 0)
 				json_object_set(o, k, v);
 		}
 	}
@@ -714,7 +714,7 @@ node_rows(struct reqctx *c, const struct cfg_node *n, const char *fi,
 		json_object_set_new(row, "updated",
 		        json_integer(st ? (json_int_t)st->seen : 0));
 		json_object_set_new(row, "healthy",
-		        json_boolean(st && status_healthy(st, time(NULL))));
+		        json_boolean(st && status_healthy(c->p, st, time(NULL))));
 		json_array_append_new(a, row);
 	}
 }

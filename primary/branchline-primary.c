@@ -62,7 +62,8 @@ on_signal(evutil_socket_t sig, short ev, void *arg)
 	event_base_loopexit(p->base, NULL);
 }
 
-/* Every 10 s: heartbeats age, so catalogs that show health may change. */
+/* Every 10 s (or heartbeat): heartbeats age, so catalogs that show
+ * health may change. */
 static void
 on_tick(evutil_socket_t fd, short ev, void *arg)
 {
@@ -174,6 +175,10 @@ main(int argc, char **argv)
 	}
 	p.sigint = evsignal_new(p.base, SIGINT, on_signal, &p);
 	p.sigterm = evsignal_new(p.base, SIGTERM, on_signal, &p);
+	/* Health expires 3 heartbeats after the last one: look at least
+	 * every heartbeat. */
+	if (p.conf.heartbeat < 10)
+		tv.tv_sec = (time_t)p.conf.heartbeat;
 	p.tick = event_new(p.base, -1, EV_PERSIST, on_tick, &p);
 	evsignal_add(p.sigint, NULL);
 	evsignal_add(p.sigterm, NULL);

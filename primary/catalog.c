@@ -70,35 +70,66 @@ images_json(struct primary *p, const struct site *s)
 	return a;
 }
 
+/* Every site as referral needs it: the tree, subnets, option 82 rules
+ * and boot entries (a client of any site may be referred to any node). */
 static json_t *
 sites_json(struct primary *p)
 {
-	json_t *a = json_array(), *subs;
-	char buf[64];
-	size_t i, j;
+	static const char *const keys[] = {"name", "parent", "wan_cost",
+	        "subnets", "option82", "boot"};
+	json_t *a = json_array(), *doc, *o;
+	size_t i, k;
+	char *txt;
 
 	for (i = 0; i < p->cfg.nsites; i++) {
-		const struct site *s = &p->cfg.sites[i];
-
-		subs = json_array();
-		for (j = 0; j < s->nsubnets; j++)
-			if (cidr_format(&s->subnets[j], buf, sizeof(buf)) == 0)
-				json_array_append_new(subs, json_string(buf));
-		json_array_append_new(a,
-		        json_pack("{s:s,s:s,s:I,s:o}", "name", s->name,
-		                "parent", s->parent, "wan_cost",
-		                (json_int_t)s->wan_cost, "subnets", subs));
+		txt = site_to_json(&p->cfg.sites[i]);
+		doc = txt != NULL ? json_loads(txt, 0, NULL) : NULL;
+		free(txt);
+		if (doc == NULL)
+			continue;
+		o = json_object();
+		for (k = 0; k < sizeof(keys) / sizeof(keys[0]); k++)
+			if (json_object_get(doc, keys[k]) != NULL)
+				json_object_set(o, keys[k],
+				        json_object_get(doc, keys[k]));
+		json_decref(doc);
+		json_array_append_new(a, o);
 	}
 	return a;
+}
+
+/* The newest version of every image a boot entry names without one. */
+static json_t *
+latest_json(struct primary *p)
+{
+	json_t *o = json_object();
+	struct store_version v;
+	size_t i, j;
+
+	for (i = 0; i < p->cfg.nsites; i++)
+		for (j = 0; j < p->cfg.sites[i].nboot; j++) {
+			const struct site_image *im =
+			        &p->cfg.sites[i].boot[j].image;
+			char why[256];
+
+			if (im->version != 0 ||
+			        json_object_get(o, im->name) != NULL ||
+			        store_lookup(p->store, im->name, 0, &v, NULL,
+			                NULL, why, sizeof(why)) != 0)
+				continue;
+			json_object_set_new(o, im->name,
+			        json_integer((json_int_t)v.version));
+		}
+	return o;
 }
 
 /* Every node with its health and the images it reported complete. */
 static json_t *
 nodes_json(struct primary *p, time_t now)
 {
-	json_t *a = json_array(), *imgs, *rep, *it;
+	json_t *a = json_array(), *imgs, *rep, *it, *boot;
 	struct node_status *st;
-	const char *url;
+	const char *url, *burl;
 	size_t i, k;
 
 	for (i = 0; i < p->cfg.nnodes; i++) {
@@ -125,11 +156,15 @@ nodes_json(struct primary *p, time_t now)
 			        (long long)ver);
 			json_array_append_new(imgs, json_string(ref));
 		}
+		boot = json_object_get(rep, "boot");
+		burl = json_string_value(json_object_get(boot, "url"));
 		json_array_append_new(a,
-		        json_pack("{s:s,s:s,s:s,s:b,s:o}", "id", n->id, "site",
-		                n->site, "url", url ? url : "", "healthy",
-		                st != NULL && status_healthy(st, now), "images",
-		                imgs));
+		        json_pack("{s:s,s:s,s:s,s:s,s:b,s:b,s:o}", "id", n->id,
+		                "site", n->site, "url", url ? url : "",
+		                "boot_url", burl ? burl : "", "healthy",
+		                st != NULL && status_healthy(p, st, now), "busy",
+		                json_is_true(json_object_get(boot, "busy")),
+		                "images", imgs));
 	}
 	return a;
 }
@@ -146,21 +181,64 @@ catalog_boot_json(const struct site *s)
 	return b ? b : json_array();
 }
 
+/*
+ * What every site's catalog shares (the tree, every node, the latest
+ * versions, our boot URL), built once per change: catalog_kick drops
+ * it.  A borrowed reference, or NULL when out of memory.
+ */
+static json_t *
+shared_json(struct primary *p)
+{
+	char burl[300] = "";
+
+	if (p->cat_shared != NULL)
+		return p->cat_shared;
+	if (p->conf.boot_site[0] != '\0')
+		(void)boot_conf_url(&p->conf.boot, p->conf.url, burl,
+		        sizeof(burl));
+	p->cat_shared = json_pack("{s:o,s:o,s:o,s:s}", "sites", sites_json(p),
+	        "nodes", nodes_json(p, time(NULL)), "latest", latest_json(p),
+	        "primary_boot_url", burl);
+	return p->cat_shared;
+}
+
 /* The body of site's catalog, without its generation. */
 static json_t *
 catalog_body(struct primary *p, const struct site *s)
 {
 	char win[4096] = "";
+	json_t *sh = shared_json(p), *o;
 
+	if (sh == NULL)
+		return NULL;
 	(void)sched_format(s->windows, s->nwindows, win, sizeof(win));
-	return json_pack("{s:i,s:s,s:s,s:s,s:s,s:I,s:I,s:I,s:o,s:o,s:o,s:o}",
-	        "format", 1, "site", s->name, "primary", p->conf.url,
-	        "time_zone", s->tz, "windows", win, "trickle_bps",
-	        (json_int_t)s->trickle_bps, "replicate_now_until",
-	        (json_int_t)primary_repnow(p, s->name), "heartbeat",
-	        (json_int_t)PRIMARY_HEARTBEAT, "images", images_json(p, s),
-	        "boot", catalog_boot_json(s), "sites", sites_json(p), "nodes",
-	        nodes_json(p, time(NULL)));
+	o = json_pack("{s:i,s:s,s:s,s:s,s:s,s:I,s:I,s:I,s:o,s:o}", "format", 1,
+	        "site", s->name, "primary", p->conf.url, "time_zone", s->tz,
+	        "windows", win, "trickle_bps", (json_int_t)s->trickle_bps,
+	        "replicate_now_until", (json_int_t)primary_repnow(p, s->name),
+	        "heartbeat", (json_int_t)p->conf.heartbeat, "images",
+	        images_json(p, s), "boot", catalog_boot_json(s));
+	if (o != NULL && json_object_update(o, sh) != 0) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+json_t *
+catalog_view(struct primary *p, const char *site)
+{
+	const struct site *s = cfg_site(&p->cfg, site);
+	json_t *o;
+
+	if (s != NULL)
+		o = catalog_body(p, s);
+	else if ((o = json_deep_copy(shared_json(p))) != NULL)
+		json_object_set_new(o, "heartbeat",
+		        json_integer((json_int_t)p->conf.heartbeat));
+	if (o != NULL)
+		json_object_set_new(o, "self", json_string(""));
+	return o;
 }
 
 static int
@@ -375,6 +453,8 @@ catalog_kick(struct primary *p)
 {
 	struct longpoll *lp, *next;
 
+	json_decref(p->cat_shared);
+	p->cat_shared = NULL;
 	pboot_changed(p);
 	for (lp = p->polls; lp != NULL; lp = next) {
 		next = lp->next;
@@ -387,6 +467,8 @@ catalog_cleanup(struct primary *p)
 {
 	while (p->polls != NULL)
 		poll_free(p, p->polls);
+	json_decref(p->cat_shared);
+	p->cat_shared = NULL;
 	free(p->gens);
 	p->gens = NULL;
 	p->ngens = 0;

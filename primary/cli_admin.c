@@ -213,20 +213,29 @@ cmd_node_list(struct cli *c, int argc, char **argv)
 		return rc;
 	if (c->json)
 		return cli_json_out(ans);
-	printf("%-24s %-16s %-10s %-20s %10s %7s  %s\n", "ID", "SITE",
-	        "VERSION", "LAST SEEN", "STORE", "IMAGES", "URL");
+	printf("%-24s %-16s %-10s %-20s %10s %7s %9s  %s\n", "ID", "SITE",
+	        "VERSION", "LAST SEEN", "STORE", "IMAGES", "REFERRALS", "URL");
 	json_array_foreach(json_object_get(ans, "nodes"), i, n)
 	{
 		json_int_t bytes =
 		        cli_jint(json_object_get(n, "store"), "bytes", -1);
+		json_t *refs = json_object_get(json_object_get(n, "boot"),
+		        "referrals");
+		json_int_t total = 0;
+		const char *k;
+		json_t *v;
+		char nref[24];
 
-		printf("%-24s %-16s %-10s %-20s %10s %7s  %s\n",
+		/* Boot decisions this node took, to any target. */
+		json_object_foreach(refs, k, v) total += json_integer_value(v);
+		snprintf(nref, sizeof(nref), "%lld", (long long)total);
+		printf("%-24s %-16s %-10s %-20s %10s %7s %9s  %s\n",
 		        cli_jstr(n, "id", id, sizeof(id)),
 		        cli_jstr(n, "site", site, sizeof(site)),
 		        cli_jstr(n, "version", ver, sizeof(ver)),
 		        cli_jtime(n, "last_seen", seen),
 		        bytes < 0 ? "-" : cli_size((uint64_t)bytes, st),
-		        node_images(n, im),
+		        node_images(n, im), refs != NULL ? nref : "-",
 		        cli_jstr(n, "url", url, sizeof(url)));
 	}
 	json_decref(ans);
@@ -286,6 +295,69 @@ cmd_status(struct cli *c, int argc, char **argv)
 		                ? cli_jstr(s, "reason", why, sizeof(why))
 		                : "");
 	}
+	json_decref(ans);
+	return 0;
+}
+
+/* ---- referral ---- */
+
+static int
+cmd_referral_explain(struct cli *c, int argc, char **argv)
+{
+	static const char *const names[] = {"--mac", "--ip", "--giaddr",
+	        "--arch", "--image", "--circuit-id", "--remote-id"};
+	static const char *const keys[] = {"mac", "ip", "giaddr", "arch",
+	        "image", "circuit_id", "remote_id"};
+	const char *opts[7], *pos[1];
+	struct cli_path p;
+	json_t *ans = NULL, *s;
+	char node[64], site[64], verdict[32], url[300], img[200], by[40];
+	char entry[80];
+	size_t i, k;
+	int rc;
+
+	if ((rc = parse_args(argc, argv, names, opts, 7, pos, 0, 0,
+	             "referral explain --mac M [--ip A] [--giaddr G] "
+	             "[--arch N] [--image I] [--circuit-id C] "
+	             "[--remote-id R]")) != 0)
+		return rc;
+	if (opts[0] == NULL)
+		return cli_error(BL_EUSAGE, "referral explain: --mac is required");
+	cli_path_init(&p, "/v1/referral/explain");
+	for (k = 0; k < 7; k++)
+		cli_path_query(&p, keys[k], opts[k]);
+	if ((rc = cli_call(c, "GET", cli_path_str(&p), NULL, &ans)) != 0)
+		return rc;
+	if (c->json)
+		return cli_json_out(ans);
+	printf("site %s (by %s)\n", cli_jstr(ans, "site", site, sizeof(site)),
+	        cli_jstr(ans, "by", by, sizeof(by)));
+	if (json_is_string(json_object_get(ans, "entry")))
+		printf("image %s (boot entry '%s')\n",
+		        cli_jstr(ans, "image", img, sizeof(img)),
+		        cli_jstr(ans, "entry", entry, sizeof(entry)));
+	else
+		printf("image %s\n", cli_jstr(ans, "image", img, sizeof(img)));
+	printf("%-24s %-16s %8s  %-16s %s\n", "NODE", "SITE", "COST",
+	        "VERDICT", "URL");
+	json_array_foreach(json_object_get(ans, "candidates"), i, s)
+	{
+		char cost[24];
+
+		if (json_is_true(json_object_get(s, "own")))
+			snprintf(cost, sizeof(cost), "own");
+		else
+			snprintf(cost, sizeof(cost), "%lld",
+			        (long long)cli_jint(s, "distance", 0));
+		printf("%-24s %-16s %8s  %-16s %s\n",
+		        cli_jstr(s, "node", node, sizeof(node)),
+		        cli_jstr(s, "site", site, sizeof(site)),
+		        strcmp(node, "primary") == 0 ? "-" : cost,
+		        cli_jstr(s, "verdict", verdict, sizeof(verdict)),
+		        cli_jstr(s, "url", url, sizeof(url)));
+	}
+	if (json_array_size(json_object_get(ans, "targets")) == 0)
+		printf("no server can boot this client\n");
 	json_decref(ans);
 	return 0;
 }
@@ -480,6 +552,14 @@ const struct cli_cmd cli_admin_cmds[] = {
                 "Replication state per site, node and image: version,\n"
                 "state, percent, rate, time left and the reason of a "
                 "failure."},
+        {"referral explain", cmd_referral_explain,
+                "--mac M [--ip A] [--giaddr G] [--arch N] [--image I] "
+                "[--circuit-id C] [--remote-id R]",
+                "Which node a booting client would be sent to: its site\n"
+                "(and by what: option 82, giaddr, address), each candidate\n"
+                "node by WAN cost, and why it was taken or passed over\n"
+                "(unhealthy, stale, busy, no image).  --image defaults to\n"
+                "the site's default boot entry for --arch."},
         {"config log", cmd_config_log, "[--max N]",
                 "The configuration history, newest first (default 50)."},
         {"config diff", cmd_config_diff, "REV [REV2]",

@@ -243,7 +243,7 @@ static void
 print_site(json_t *s)
 {
 	static const char *const order[] = {"name", "parent", "wan_cost", "tz",
-	        "subnets", "windows", "trickle_bps", "images", "boot"};
+	        "subnets", "option82", "windows", "trickle_bps", "images", "boot"};
 	const size_t norder = sizeof(order) / sizeof(order[0]);
 	const char *key;
 	json_t *v;

@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "error.h"
 #include "log.h"
@@ -24,25 +25,27 @@ struct pboot {
 	int warned; /* that boot_site names no site */
 };
 
-/* The site's entries when something changed since the last call. */
+/* The referral view of boot_site when something changed since the last
+ * call; our own view of node health is always current. */
 static json_t *
-source(void *arg)
+source(void *arg, time_t *confirmed)
 {
 	struct pboot *b = arg;
-	const struct site *s;
+	const char *site = b->p->conf.boot_site;
 
+	*confirmed = time(NULL);
 	if (!b->dirty)
 		return NULL;
 	b->dirty = 0;
-	if ((s = cfg_site(&b->p->cfg, b->p->conf.boot_site)) != NULL) {
+	if (cfg_site(&b->p->cfg, site) != NULL)
 		b->warned = 0;
-		return catalog_boot_json(s);
+	else if (!b->warned) {
+		log_warnx("boot_site '%s' is not a site: answering only "
+		          "relayed requests of other sites",
+		        site);
+		b->warned = 1;
 	}
-	if (!b->warned)
-		log_warnx("boot_site '%s' is not a site: serving no boot files",
-		        b->p->conf.boot_site);
-	b->warned = 1;
-	return json_array();
+	return catalog_view(b->p, site);
 }
 
 int

@@ -29,7 +29,6 @@
 #define PRIMARY_PUT_MAX    (64u << 20) /* bytes per upload PUT */
 #define PRIMARY_BATCH_MAX  1024        /* chunk ids per batch request */
 #define PRIMARY_WAIT_MAX   60          /* long-poll seconds */
-#define PRIMARY_HEARTBEAT  30          /* seconds nodes are asked to keep */
 #define PRIMARY_TOKEN_LEN  35          /* "bl_" + 32 hex */
 
 /* A node as recorded in the configuration repository (nodes/ID.json). */
@@ -99,6 +98,7 @@ struct primary {
 	size_t nrepnow;
 
 	struct longpoll *polls; /* held catalog requests */
+	json_t *cat_shared;     /* what all catalogs share (catalog.c) */
 	struct upload *uploads;
 	struct event *sigint, *sigterm, *tick;
 	uint8_t keyid[8];
@@ -133,6 +133,9 @@ int catalog_sign(struct primary *p, const char *body, size_t len,
         char *hdr, size_t hdrlen);
 /* Something a catalog shows changed: answer held long-polls that see it. */
 void catalog_kick(struct primary *p);
+/* The referral view (referral.h) of site's catalog, "self" "" (a new
+ * reference; a site that does not exist gives the shared part only). */
+json_t *catalog_view(struct primary *p, const char *site);
 /* A site's boot entries as the catalog carries them (a new reference). */
 json_t *catalog_boot_json(const struct site *s);
 void catalog_hold(struct primary *p, struct evhttp_request *req,
@@ -147,7 +150,8 @@ struct node_status *status_get(struct primary *p, const char *id);
 int status_put(struct primary *p, const char *id, json_t *report);
 int status_load(struct primary *p);
 void status_cleanup(struct primary *p);
-int status_healthy(const struct node_status *s, time_t now);
+int status_healthy(const struct primary *p, const struct node_status *s,
+        time_t now);
 
 /* upload.c: resumable uploads. */
 int upload_load(struct primary *p);

@@ -22,6 +22,8 @@ static const struct conf_key primary_keys[] = {
                 sizeof(((struct primary_conf *)0)->boot_site), 0, 0},
         {"user", CONF_STR, offsetof(struct primary_conf, user),
                 sizeof(((struct primary_conf *)0)->user), 0, 0},
+        {"heartbeat", CONF_U64, offsetof(struct primary_conf, heartbeat), 0,
+                1, 3600},
 };
 
 #define NPRIMARY (sizeof(primary_keys) / sizeof(primary_keys[0]))
@@ -39,6 +41,7 @@ primary_conf_load(
 	snprintf(pc->bind, sizeof(pc->bind), "0.0.0.0");
 	pc->port = 8443;
 	pc->log_level = 1;
+	pc->heartbeat = 30;
 	boot_conf_default(&pc->boot);
 	memcpy(keys, primary_keys, sizeof(primary_keys));
 	boot_conf_keys(keys + NPRIMARY, offsetof(struct primary_conf, boot));

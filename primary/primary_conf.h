@@ -20,6 +20,9 @@ struct primary_conf {
 	char boot_site[64];
 	struct boot_conf boot;
 	char user[64]; /* drop to this user once ports are bound */
+	/* Seconds between node heartbeats; a node silent for three is
+	 * unhealthy and referral passes it over (30). */
+	uint64_t heartbeat;
 };
 
 /* Defaults, then path's settings.  0 or an error with why. */

@@ -105,7 +105,7 @@ enroll_answer(struct primary *p, const struct cfg_node *n, const char *cert)
 	hash_hex(k, 32, pub);
 	o = json_pack("{s:s,s:s,s:s,s:s%,s:s,s:i}", "node_id", n->id, "site",
 	        n->site, "certificate", cert, "ca", (const char *)ca, calen,
-	        "signing_key", pub, "heartbeat", PRIMARY_HEARTBEAT);
+	        "signing_key", pub, "heartbeat", (int)p->conf.heartbeat);
 	free(ca);
 	return o;
 }

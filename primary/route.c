@@ -38,6 +38,7 @@ static const struct route routes[] = {
         {"/v1/nodes/{node}", RM_DELETE, R_NODE, RA_TOKEN},
         {"/v1/status", RM_GET, R_STATUS, RA_TOKEN},
         {"/v1/status", RM_POST, R_NODE_STATUS, RA_NODE},
+        {"/v1/referral/explain", RM_GET, R_REFERRAL_EXPLAIN, RA_TOKEN},
         {"/v1/config/log", RM_GET, R_CONFIG_LOG, RA_TOKEN},
         {"/v1/config/diff", RM_GET, R_CONFIG_DIFF, RA_TOKEN},
         {"/v1/config/rollback", RM_POST, R_CONFIG_ROLLBACK, RA_TOKEN},

@@ -57,6 +57,7 @@ enum route_id {
 	R_CHUNK,
 	R_CHUNK_BATCH,
 	R_NODE_STATUS,
+	R_REFERRAL_EXPLAIN,
 	R_COUNT
 };
 

@@ -263,6 +263,9 @@ dispatch(struct reqctx *c)
 	case R_STATUS:
 		api_status(c);
 		break;
+	case R_REFERRAL_EXPLAIN:
+		api_referral(c);
+		break;
 	case R_CONFIG_LOG:
 	case R_CONFIG_DIFF:
 	case R_CONFIG_ROLLBACK:

@@ -66,6 +66,7 @@ void api_nodes(struct reqctx *c);
 void api_config(struct reqctx *c);
 void api_tokens(struct reqctx *c);
 void api_status(struct reqctx *c);
+void api_referral(struct reqctx *c);
 void repl_enroll(struct reqctx *c);
 void repl_ca(struct reqctx *c);
 void repl_catalog(struct reqctx *c);

@@ -29,9 +29,10 @@ status_get(struct primary *p, const char *id)
 }
 
 int
-status_healthy(const struct node_status *s, time_t now)
+status_healthy(const struct primary *p, const struct node_status *s,
+        time_t now)
 {
-	return s->seen != 0 && now - s->seen <= 3 * PRIMARY_HEARTBEAT;
+	return s->seen != 0 && now - s->seen <= 3 * (time_t)p->conf.heartbeat;
 }
 
 static struct node_status *
@@ -54,11 +55,17 @@ status_slot(struct primary *p, const char *id)
 static int
 catalog_visible(json_t *a, json_t *b)
 {
+	json_t *ba = json_object_get(a, "boot"), *bb = json_object_get(b, "boot");
+
 	return a == NULL ||
 	        !json_equal(
 	                json_object_get(a, "url"), json_object_get(b, "url")) ||
 	        !json_equal(json_object_get(a, "images"),
-	                json_object_get(b, "images"));
+	                json_object_get(b, "images")) ||
+	        !json_equal(json_object_get(ba, "url"),
+	                json_object_get(bb, "url")) ||
+	        json_is_true(json_object_get(ba, "busy")) !=
+	                json_is_true(json_object_get(bb, "busy"));
 }
 
 /* Store report (a reference is taken) as id's latest heartbeat. */
@@ -71,7 +78,7 @@ status_put(struct primary *p, const char *id, json_t *report)
 
 	if (s == NULL)
 		return -ENOMEM;
-	changed = !status_healthy(s, time(NULL)) ||
+	changed = !status_healthy(p, s, time(NULL)) ||
 	        catalog_visible(s->report, report);
 	json_decref(s->report);
 	s->report = json_incref(report);

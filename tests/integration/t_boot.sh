@@ -195,9 +195,12 @@ ck "http: POST is a 405" '[ "$(code -d x $H/boot/netboot/vmlinuz)" = 405 ]'
 inp curl -sf "$H/boot.ipxe?mac=52-54-00-AA-BB-CC&arch=7" >"$T/script" || true
 ck "http: the iPXE script boots the site default with its initrd and args" \
 	'head -1 "$T/script" | grep -qx "#!ipxe" &&
-	 grep -qx "kernel http://10.78.0.2:80/boot/netboot/vmlinuz initrd=initrd.gz console=ttyS0" "$T/script" &&
-	 grep -qx "initrd http://10.78.0.2:80/boot/netboot/initrd.gz" "$T/script" && grep -qx boot "$T/script" &&
-	 grep -q "52:54:00:aa:bb:cc" "$T/a.log"'
+	 grep -qx "kernel http://10.78.0.2:80/boot/netboot/vmlinuz initrd=initrd.gz console=ttyS0 || goto bl1" "$T/script" &&
+	 grep -qx "initrd http://10.78.0.2:80/boot/netboot/initrd.gz || goto bl1" "$T/script" &&
+	 grep -qx "boot || goto bl1" "$T/script" && grep -q "52:54:00:aa:bb:cc" "$T/a.log"'
+ck "http: the script falls back to the primary, which serves boot too" \
+	'grep -qx "kernel http://10.78.0.1:8080/boot/netboot/vmlinuz initrd=initrd.gz console=ttyS0 || goto bl2" "$T/script" &&
+	 tail -1 "$T/script" | grep -qx "exit 1"'
 ck "http: a bad mac in the script request is a 400" '[ "$(code "$H/boot.ipxe?mac=zz")" = 400 ]'
 ck "https: the same file with the node's certificate" \
 	'inp curl -sf --cacert "$T/a/pki/ca.crt" -k -o "$T/h5" https://$S:8445/boot/netboot/vmlinuz && got "$T/h5" "$T/vmlinuz"'

@@ -338,7 +338,7 @@ ck "node add prints one line, a token (bl_ + 32 hex)" '[ "$(wc -l <"$T/out")" -e
 expect_err "one-time enrollment token.*branch-a" "node add explains the token on stderr"
 expect_exit 0 "node list" bl node list
 ckout "node list: only the header, nothing enrolled yet" \
-	'[ "$(wc -l <"$T/out")" -eq 1 ] && grep -Eq "^ID +SITE +VERSION +LAST SEEN +STORE +IMAGES +URL$" "$T/out"'
+	'[ "$(wc -l <"$T/out")" -eq 1 ] && grep -Eq "^ID +SITE +VERSION +LAST SEEN +STORE +IMAGES +REFERRALS +URL$" "$T/out"'
 expect_exit 0 "node list --json" bl --json node list
 jout "node list --json: no nodes" '.nodes == []'
 make_csr n1
@@ -570,7 +570,7 @@ ckout "status: downloading, 25%, 8.0 Mbit/s, 1m15s" \
 	'grep -Eq "^branch-a +$N1 +big +3 +downloading +25% +8\.0 Mbit/s +1m15s" "$T/out"'
 expect_exit 0 "node list" bl node list
 ckout "node list: version, store size, 0/1 images, URL" \
-	'grep -Eq "^$N1 +branch-a +0\.1\.0 +[0-9-]+ [0-9:]+Z +9\.5 MiB +0/1  https://10\.1\.0\.5:8444$" "$T/out"'
+	'grep -Eq "^$N1 +branch-a +0\.1\.0 +[0-9-]+ [0-9:]+Z +9\.5 MiB +0/1 +-  https://10\.1\.0\.5:8444$" "$T/out"'
 
 ########################################################################
 # 6. configuration history

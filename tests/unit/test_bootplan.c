@@ -235,6 +235,75 @@ test_scripts(void)
 	bootplan_free(&p);
 }
 
+/* Several servers: each step falls through to the next; none: only the
+ * message.  And which entry a DHCP answer is about. */
+static void
+test_script_fallbacks(void)
+{
+	static const char *const bases[] = {"http://10.0.0.2:80",
+	        "http://10.0.0.9:8080", "http://hq:80", "http://x:1",
+	        "http://never:2"};
+	struct bootplan p;
+	struct bootplan_client c;
+	const struct bootplan_entry *e;
+	char s[BOOTPLAN_SCRIPT_MAX];
+
+	load(site_boot, &p);
+	CU_ASSERT_EQUAL(bootplan_script_multi(&p, 0, "aa:bb", bases, 2, s,
+	                        sizeof(s)),
+	        0);
+	CU_ASSERT_STRING_EQUAL(s,
+	        "#!ipxe\n"
+	        "echo Branchline: booting 'linux' (mac aa:bb, arch 0)\n"
+	        "kernel http://10.0.0.2:80/boot/netboot/boot/vmlinuz "
+	        "initrd=initrd.gz console=ttyS0 quiet || goto bl1\n"
+	        "initrd http://10.0.0.2:80/boot/netboot/boot/initrd.gz || goto "
+	        "bl1\n"
+	        "boot || goto bl1\n"
+	        ":bl1\n"
+	        "echo Branchline: trying http://10.0.0.9:8080\n"
+	        "kernel http://10.0.0.9:8080/boot/netboot/boot/vmlinuz "
+	        "initrd=initrd.gz console=ttyS0 quiet || goto bl2\n"
+	        "initrd http://10.0.0.9:8080/boot/netboot/boot/initrd.gz || "
+	        "goto bl2\n"
+	        "boot || goto bl2\n"
+	        ":bl2\n"
+	        "echo Branchline: no server could boot 'linux'; booting the "
+	        "next device\nexit 1\n");
+	/* An ISO from three servers; a fifth base is ignored. */
+	CU_ASSERT_EQUAL(bootplan_script_multi(&p, 11, "", bases, 5, s,
+	                        sizeof(s)),
+	        0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(s,
+	        "\nsanboot http://x:1/boot/rescue/my%20rescue.iso || goto bl4\n"));
+	CU_ASSERT_PTR_NULL(strstr(s, "never"));
+	/* No server at all. */
+	CU_ASSERT_EQUAL(bootplan_script_multi(&p, 0, "", bases, 0, s, sizeof(s)),
+	        BL_ENOTFOUND);
+	CU_ASSERT_PTR_NULL(strstr(s, "kernel"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(s, "\nexit 1\n"));
+	/* A short buffer is an error, not a cut script. */
+	CU_ASSERT_EQUAL(bootplan_script_multi(&p, 0, "", bases, 4, s, 200),
+	        BL_ETOOBIG);
+
+	memset(&c, 0, sizeof(c));
+	c.arch = 0;
+	c.is_pxe = 1;
+	e = bootplan_dhcp_entry(&p, &c); /* a BIOS PXE ROM: its program */
+	CU_ASSERT(e != NULL && strcmp(e->name, "bios-ipxe") == 0);
+	c.is_ipxe = 1; /* iPXE: the entry its script boots */
+	e = bootplan_dhcp_entry(&p, &c);
+	CU_ASSERT(e != NULL && strcmp(e->name, "linux") == 0);
+	c.is_ipxe = 0;
+	c.arch = 11; /* arm64 PXE: no program */
+	CU_ASSERT_PTR_NULL(bootplan_dhcp_entry(&p, &c));
+	c.is_http = 1;
+	c.arch = 19; /* arm64 HTTP: the ISO by URL */
+	e = bootplan_dhcp_entry(&p, &c);
+	CU_ASSERT(e != NULL && strcmp(e->name, "rescue") == 0);
+	bootplan_free(&p);
+}
+
 static void
 test_query(void)
 {
@@ -370,6 +439,8 @@ test_bootplan_register(void)
 	        {"entries from the catalog's JSON", test_from_json},
 	        {"proxyDHCP answers per client kind", test_dhcp_answers},
 	        {"iPXE scripts per entry kind", test_scripts},
+	        {"scripts with fallback servers, DHCP entries",
+	                test_script_fallbacks},
 	        {"script request queries", test_query},
 	        {"URL path encoding", test_url_path},
 	        {"HTTP Range", test_range},
