@@ -882,22 +882,24 @@ cmp_cand(const void *a, const void *b)
 	return x->node < y->node ? -1 : x->node > y->node;
 }
 
+/* A heap entry: visit `site` at dist (child < 0), or visit the child at
+ * child[index] of `site`, whose own distance is base, at dist. */
 struct hent {
-	uint64_t dist;
+	uint64_t dist, base;
 	int site;
+	long child;
 };
 
 static void
-heap_push(struct hent *h, size_t *n, uint64_t dist, int site)
+heap_push(struct hent *h, size_t *n, struct hent e)
 {
 	size_t i = (*n)++;
 
-	while (i > 0 && h[(i - 1) / 2].dist > dist) {
+	while (i > 0 && h[(i - 1) / 2].dist > e.dist) {
 		h[i] = h[(i - 1) / 2];
 		i = (i - 1) / 2;
 	}
-	h[i].dist = dist;
-	h[i].site = site;
+	h[i] = e;
 }
 
 static struct hent
@@ -919,17 +921,57 @@ heap_pop(struct hent *h, size_t *n)
 	return top;
 }
 
+/* A child with its link's cost, for sorting a site's children. */
+struct costed {
+	uint32_t cost;
+	int site;
+};
+
+static int
+cmp_costed(const void *a, const void *b)
+{
+	const struct costed *x = a, *y = b;
+
+	if (x->cost != y->cost)
+		return x->cost < y->cost ? -1 : 1;
+	return x->site < y->site ? -1 : x->site > y->site;
+}
+
+/* Sort each site's children (child[off[i] .. off[i+1])) by cost. */
+static int
+sort_children(const struct referral *r, const size_t *off, int *child)
+{
+	struct costed *c = malloc(r->nsites * sizeof(*c));
+	size_t i, k;
+
+	if (c == NULL)
+		return -ENOMEM;
+	for (k = 0; k < off[r->nsites]; k++) {
+		c[k].cost = r->sites[child[k]].wan_cost;
+		c[k].site = child[k];
+	}
+	for (i = 0; i < r->nsites; i++)
+		sort_n(c + off[i], off[i + 1] - off[i], sizeof(*c), cmp_costed);
+	for (k = 0; k < off[r->nsites]; k++)
+		child[k] = c[k].site;
+	free(c);
+	return 0;
+}
+
 /*
  * Per site: the nearest nodes by WAN cost, own site first.  A best-first
  * walk of the tree from the site (each site is reached once, by its only
- * path), stopping once REF_CAND_MAX nodes are found and the next site is
- * farther than the last of them: the work per site depends on how far
- * it must look, not on the size of the tree.
+ * path; a site's children enter the heap one at a time, cheapest first,
+ * so a site with thousands of branches costs only the ones looked at),
+ * stopping once REF_CAND_MAX nodes are found and the next site is
+ * farther than the last of them: the work per site depends on how far it
+ * must look, not on the size of the tree.
  */
 static int
 build_cands(struct referral *r)
 {
-	size_t *child_off = NULL, *child = NULL, *fill = NULL;
+	size_t *off = NULL, *fill = NULL;
+	int *child = NULL;
 	unsigned *seen = NULL;
 	struct hent *heap = NULL;
 	struct cand *tmp = NULL;
@@ -938,38 +980,61 @@ build_cands(struct referral *r)
 
 	if (r->nsites == 0 || r->nnodes == 0)
 		return 0;
-	if ((child_off = calloc(r->nsites + 1, sizeof(*child_off))) == NULL ||
+	if ((off = calloc(r->nsites + 1, sizeof(*off))) == NULL ||
 	        (child = calloc(r->nsites, sizeof(*child))) == NULL ||
 	        (fill = calloc(r->nsites, sizeof(*fill))) == NULL ||
 	        (seen = calloc(r->nsites, sizeof(*seen))) == NULL ||
-	        (heap = malloc(r->nsites * sizeof(*heap))) == NULL ||
+	        (heap = malloc((3 * r->nsites + 1) * sizeof(*heap))) == NULL ||
 	        (tmp = malloc(r->nnodes * sizeof(*tmp))) == NULL)
 		goto out;
 	for (i = 0; i < r->nsites; i++)
 		if (r->sites[i].parent >= 0)
-			child_off[r->sites[i].parent + 1]++;
+			off[r->sites[i].parent + 1]++;
 	for (i = 0; i < r->nsites; i++)
-		child_off[i + 1] += child_off[i];
+		off[i + 1] += off[i];
 	for (i = 0; i < r->nsites; i++)
 		if (r->sites[i].parent >= 0) {
 			size_t p = (size_t)r->sites[i].parent;
 
-			child[child_off[p] + fill[p]++] = i;
+			child[off[p] + fill[p]++] = (int)i;
 		}
+	if (sort_children(r, off, child) != 0)
+		goto out;
+	/* The heap never holds more than the pushes: one to start, at most
+	 * two per site visited (its parent, its first child) and one per
+	 * child entry popped (the next sibling): 3n + 1. */
 	for (s = 0; s < r->nsites; s++) {
 		size_t nh = 0, nt = 0, k;
 		unsigned stamp = (unsigned)s + 1;
 		uint64_t last = 0;
+		struct hent e = {0, 0, (int)s, -1};
 		struct cand *nc;
 
-		seen[s] = stamp;
-		heap_push(heap, &nh, 0, (int)s);
+		heap_push(heap, &nh, e);
 		while (nh > 0) {
-			struct hent e = heap_pop(heap, &nh);
-			const struct rsite *u = &r->sites[e.site];
-			uint64_t key = e.site == (int)s ? 0 : e.dist + 1;
-			size_t c;
+			const struct rsite *u;
+			uint64_t key;
+			int v;
 
+			e = heap_pop(heap, &nh);
+			if (e.child >= 0) {
+				/* The next sibling waits its turn. */
+				if ((size_t)e.child + 1 < off[e.site + 1]) {
+					struct hent n = {e.base +
+					                r->sites[child[e.child + 1]]
+					                        .wan_cost,
+					        e.base, e.site, e.child + 1};
+
+					heap_push(heap, &nh, n);
+				}
+				v = child[e.child];
+			} else
+				v = e.site;
+			if (seen[v] == stamp)
+				continue; /* the child we came up from */
+			seen[v] = stamp;
+			u = &r->sites[v];
+			key = v == (int)s ? 0 : e.dist + 1;
 			if (nt >= REF_CAND_MAX && key > last)
 				break;
 			for (k = 0; k < u->nnodes; k++) {
@@ -979,18 +1044,18 @@ build_cands(struct referral *r)
 				last = key;
 			}
 			if (u->parent >= 0 && seen[u->parent] != stamp) {
-				seen[u->parent] = stamp;
-				heap_push(heap, &nh, e.dist + u->wan_cost,
-				        u->parent);
+				struct hent n = {e.dist + u->wan_cost, 0,
+				        u->parent, -1};
+
+				heap_push(heap, &nh, n);
 			}
-			for (c = child_off[e.site]; c < child_off[e.site + 1];
-			        c++)
-				if (seen[child[c]] != stamp) {
-					seen[child[c]] = stamp;
-					heap_push(heap, &nh,
-					        e.dist + r->sites[child[c]].wan_cost,
-					        (int)child[c]);
-				}
+			if (off[v] < off[v + 1]) {
+				struct hent n = {e.dist +
+				                r->sites[child[off[v]]].wan_cost,
+				        e.dist, v, (long)off[v]};
+
+				heap_push(heap, &nh, n);
+			}
 		}
 		sort_n(tmp, nt, sizeof(*tmp), cmp_cand);
 		if (nt > REF_CAND_MAX)
@@ -1012,9 +1077,9 @@ build_cands(struct referral *r)
 	r->ncands = total;
 	rc = 0;
 out:
-	free(child_off);
-	free(child);
+	free(off);
 	free(fill);
+	free(child);
 	free(seen);
 	free(heap);
 	free(tmp);
