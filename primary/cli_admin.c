@@ -344,13 +344,13 @@ cmd_referral_explain(struct cli *c, int argc, char **argv)
 	{
 		char cost[24];
 
+		cli_jstr(s, "node", node, sizeof(node));
 		if (json_is_true(json_object_get(s, "own")))
 			snprintf(cost, sizeof(cost), "own");
 		else
 			snprintf(cost, sizeof(cost), "%lld",
 			        (long long)cli_jint(s, "distance", 0));
-		printf("%-24s %-16s %8s  %-16s %s\n",
-		        cli_jstr(s, "node", node, sizeof(node)),
+		printf("%-24s %-16s %8s  %-16s %s\n", node,
 		        cli_jstr(s, "site", site, sizeof(site)),
 		        strcmp(node, "primary") == 0 ? "-" : cost,
 		        cli_jstr(s, "verdict", verdict, sizeof(verdict)),
