@@ -296,6 +296,7 @@ publish(struct bootsvc *b, json_t *view, size_t *missing, char *why,
 	char (*imgs)[MANIFEST_NAME_MAX + 1] = NULL;
 	char **refstr = NULL;
 	json_t *sites = json_object_get(view, "sites"), *site, *e;
+	json_t *latest = json_object_get(view, "latest");
 	size_t i, k, n = 0, ne = 0, nref = 0, miss = 0;
 	int rc;
 
@@ -346,8 +347,17 @@ publish(struct bootsvc *b, json_t *view, size_t *missing, char *why,
 		{
 			const char *ref = json_string_value(
 			        json_object_get(e, "image"));
+			size_t r0 = n, j;
 
 			n += entry_refs(e, refs + n, imgs[ne], sizeof(imgs[ne]));
+			/* "IMAGE" means the newest version the primary has,
+			 * not the newest here: an older one is not served
+			 * under that name (clients are sent to a holder). */
+			for (j = r0; j < n; j++)
+				if (refs[j].version == 0)
+					refs[j].version = (uint32_t)json_integer_value(
+					        json_object_get(latest,
+					                refs[j].image));
 			if (ref != NULL && (refstr[nref++] = strdup(ref)) == NULL) {
 				rc = bl_why(why, whylen, -ENOMEM,
 				        "out of memory");
@@ -725,6 +735,26 @@ plan_script(void *arg, const struct sockaddr *peer, int arch, const char *mac,
 	return rcode;
 }
 
+/* 1 if name is a file some boot entry names: as written ("IMAGE/PATH",
+ * "IMAGE@V/PATH"), or with the version an entry leaves out. */
+static int
+entry_file(const struct bootsvc *b, const char *name)
+{
+	char plain[BOOTPLAN_URL_MAX];
+	const char *p = plain, *at = strchr(name, '@'), *sl = strchr(name, '/');
+
+	if (b->nnames == 0 || sl == NULL)
+		return 0;
+	if (bsearch(&name, b->names, b->nnames, sizeof(*b->names), cmp_strp))
+		return 1;
+	if (at == NULL || at > sl ||
+	        snprintf(plain, sizeof(plain), "%.*s%s", (int)(at - name), name,
+	                sl) >= (int)sizeof(plain))
+		return 0;
+	return bsearch(&p, b->names, b->nnames, sizeof(*b->names),
+	               cmp_strp) != NULL;
+}
+
 static int
 plan_redirect(void *arg, const struct sockaddr *peer, const char *name,
         char *url, size_t urllen)
@@ -737,9 +767,7 @@ plan_redirect(void *arg, const struct sockaddr *peer, const char *name,
 	size_t keylen, i;
 	int site, n;
 
-	if (b->ref == NULL ||
-	        bsearch(&name, b->names, b->nnames, sizeof(*b->names),
-	                cmp_strp) == NULL)
+	if (b->ref == NULL || !entry_file(b, name))
 		return 0;
 	peer_client(peer, &rc, key, &keylen);
 	rc.mac = key;
