@@ -12,7 +12,8 @@ build_pkgs=(
 test_pkgs=(
 	jq lmdb-utils casync cpio busybox-static util-linux procps
 	xxd rsync nginx-light tftp-hpa atftp tftpd-hpa
-	qemu-system-x86 ipxe-qemu ovmf ipxe dnsmasq-base wrk
+	qemu-system-x86 ipxe-qemu ovmf ipxe dnsmasq-base wrk isc-dhcp-relay
+	systemd dpkg-dev
 )
 
 pkgs=("${build_pkgs[@]}")
