@@ -186,8 +186,13 @@ probe_direct(int tmp_fd)
 	void *buf;
 	int fd, ok = 0;
 
+	/* A fresh file of our own: whatever is there (a leftover, or a
+	 * symlink planted in a directory another user can write) goes, and
+	 * O_EXCL refuses to follow anything that appears meanwhile. */
+	(void)unlinkat(tmp_fd, name, 0);
 	fd = openat(tmp_fd, name,
-	        O_WRONLY | O_CREAT | O_TRUNC | O_DIRECT | O_CLOEXEC, 0600);
+	        O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_DIRECT | O_CLOEXEC,
+	        0600);
 	if (fd < 0)
 		return 0;
 	if (posix_memalign(&buf, CHUNKSTORE_ALIGN, CHUNKSTORE_ALIGN) == 0) {
