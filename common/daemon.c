@@ -20,7 +20,10 @@ usage(FILE *fp, const char *prog, const char *defconf)
 	        "usage: %s [-n] [--config FILE]\n"
 	        "       %s --version | --help\n\n"
 	        "  --config FILE  configuration (default %s)\n"
-	        "  -n             check the configuration and exit\n",
+	        "  -n             check the configuration and exit\n\n"
+	        "Runs in the foreground and logs to stderr (under systemd: the "
+	        "journal).\nStarted as root, it binds its ports and then drops "
+	        "to the configuration's\n`user` for good.\n",
 	        prog, prog, defconf);
 }
 

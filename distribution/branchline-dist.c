@@ -158,6 +158,14 @@ status_main(int argc, char **argv)
 	json_t *o;
 	char *txt;
 
+	if (argc == 2 && (strcmp(argv[1], "--help") == 0 ||
+	                         strcmp(argv[1], "-h") == 0)) {
+		printf("usage: branchline-dist status --state DIR\n\n"
+		       "Prints the agent's last report (STATE/status.json): "
+		       "each image's state,\nbytes, rate and ETA, the store's "
+		       "size, the boot server's load.\n");
+		return 0;
+	}
 	if (argc != 3 || strcmp(argv[1], "--state") != 0) {
 		fprintf(stderr, "usage: branchline-dist status --state DIR\n");
 		return 2;
@@ -197,8 +205,17 @@ main(int argc, char **argv)
 	if (argc > 1 && strcmp(argv[1], "status") == 0)
 		return status_main(argc - 1, argv + 1);
 	if ((rc = daemon_parse_args(argc, argv, "branchline-dist",
-	             "/etc/branchline/dist.conf", &a)) >= 0)
+	             "/etc/branchline/dist.conf", &a)) >= 0) {
+		if (rc == 0 && argc > 1 && (strcmp(argv[1], "--help") == 0 ||
+		                                   strcmp(argv[1], "-h") == 0))
+			printf("\n       branchline-dist enroll --primary URL "
+			       "--token TOKEN --state DIR ...\n"
+			       "       branchline-dist status --state DIR\n\n"
+			       "enroll joins a site with a one-time token from "
+			       "`branchline node add`;\nstatus prints the agent's "
+			       "last report (--help on each for more).\n");
 		return rc;
+	}
 	memset(&d, 0, sizeof(d));
 	if (dist_conf_load(a.config, &d.conf, why, sizeof(why)) != 0) {
 		fprintf(stderr, "branchline-dist: %s\n", why);

@@ -29,6 +29,15 @@ cmd_init(int argc, char **argv)
 	int i;
 
 	for (i = 2; i < argc; i++) {
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+			printf("usage: branchline-primary init --state DIR "
+			       "[--name HOST-OR-IP]...\n\n"
+			       "Creates a primary in DIR: store, CA (its server "
+			       "certificate names each\n--name), configuration "
+			       "repository, primary.conf; prints the admin\n"
+			       "token once.\n");
+			return 0;
+		}
 		if (strcmp(argv[i], "--state") == 0 && i + 1 < argc)
 			state = argv[++i];
 		else if (strcmp(argv[i], "--name") == 0 && i + 1 < argc &&
@@ -136,7 +145,7 @@ main(int argc, char **argv)
 	             "/etc/branchline/primary.conf", &a)) >= 0) {
 		if (rc == 0 && argc > 1 && (strcmp(argv[1], "--help") == 0 ||
 		                                   strcmp(argv[1], "-h") == 0))
-			printf("       branchline-primary init --state DIR "
+			printf("\n       branchline-primary init --state DIR "
 			       "[--name HOST-OR-IP]...\n\n"
 			       "init creates a primary in DIR: store, CA, "
 			       "configuration repository,\nprimary.conf; it "
