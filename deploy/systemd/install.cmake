@@ -1,0 +1,63 @@
+# install.cmake - run by `cmake --install` and by cpack (install(SCRIPT)):
+# the systemd units and the sample configurations, with the paths of
+# this installation written into them.
+#
+# The checked-in units and samples name the packaged paths (/usr/bin,
+# /etc/branchline, /usr/share/doc/branchline).  The prefix is known only
+# now (`cmake --install --prefix DIR`, cpack's /usr), so the paths are
+# put in here rather than by configure_file.  The rule for the
+# configuration directory is GNUInstallDirs': prefix /usr -> /etc,
+# /opt/X -> /etc/opt/X, else PREFIX/etc.  DESTDIR is honoured (file(INSTALL)).
+#
+# Set by the install(CODE) before this script: BL_SRC (source tree),
+# BL_BUILD (build tree, for scratch files), and GNUInstallDirs' BL_BINDIR,
+# BL_SYSCONFDIR, BL_DOCDIR (relative or absolute).
+
+# bl_full(OUT DIR): DIR as an absolute path under the install prefix.
+function(bl_full out dir)
+	if(IS_ABSOLUTE "${dir}")
+		set(${out} "${dir}" PARENT_SCOPE)
+	else()
+		set(${out} "${CMAKE_INSTALL_PREFIX}/${dir}" PARENT_SCOPE)
+	endif()
+endfunction()
+
+bl_full(bl_bin "${BL_BINDIR}")
+bl_full(bl_doc "${BL_DOCDIR}")
+if(IS_ABSOLUTE "${BL_SYSCONFDIR}")
+	set(bl_etc "${BL_SYSCONFDIR}")
+elseif(CMAKE_INSTALL_PREFIX MATCHES "^/usr/?$")
+	set(bl_etc "/etc")
+elseif(CMAKE_INSTALL_PREFIX MATCHES "^/opt/(.*)")
+	set(bl_etc "/etc/opt/${CMAKE_MATCH_1}")
+else()
+	set(bl_etc "${CMAKE_INSTALL_PREFIX}/${BL_SYSCONFDIR}")
+endif()
+
+# A scratch directory of our own: two installs may run at once.
+string(RANDOM LENGTH 12 bl_rand)
+set(bl_tmp "${BL_BUILD}/bl-install-${bl_rand}")
+file(MAKE_DIRECTORY "${bl_tmp}")
+
+# bl_put(SRC NAME DEST): SRC with this installation's paths, installed
+# as DEST/NAME.
+function(bl_put src name dest)
+	file(READ "${src}" text)
+	string(REPLACE "/usr/bin/branchline" "${bl_bin}/branchline" text "${text}")
+	string(REPLACE "/etc/branchline/" "${bl_etc}/branchline/" text "${text}")
+	string(REPLACE "/usr/share/doc/branchline/" "${bl_doc}/" text "${text}")
+	file(WRITE "${bl_tmp}/${name}" "${text}")
+	file(INSTALL DESTINATION "${dest}" TYPE FILE
+		PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ WORLD_READ
+		FILES "${bl_tmp}/${name}")
+endfunction()
+
+foreach(unit branchline-primary.service branchline-dist.service)
+	bl_put("${BL_SRC}/deploy/systemd/${unit}" "${unit}"
+		"${CMAKE_INSTALL_PREFIX}/lib/systemd/system")
+endforeach()
+foreach(conf primary dist)
+	bl_put("${BL_SRC}/deploy/conf/${conf}.conf" "${conf}.conf.sample"
+		"${bl_etc}/branchline")
+endforeach()
+file(REMOVE_RECURSE "${bl_tmp}")
