@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # dist_lib.sh - shared by the distribution benchmarks (wan.sh, cap.sh,
 # update.sh): the build, a two-namespace WAN, a primary, blrelay in front
 # of it, one distribution node, sampling of the relay's byte counters, and
@@ -30,6 +31,7 @@
 
 cd "$(dirname "${BASH_SOURCE[0]}")/../.." || exit 1
 ROOT=$PWD
+. tests/bench/table.sh
 BENCH_DIR=${BENCH_DIR:-/var/tmp/branchline-bench}
 NSP=blb-p-$$ # the primary's namespace
 NSN=blb-n-$$ # the node's namespace
@@ -41,7 +43,11 @@ T=$BENCH_DIR/$BENCH.$$
 DL_PIDS=() # every process we started, in start order
 DL_NETNS=0 # 1 once the namespaces exist
 
-die() { echo "$BENCH: $*" >&2; exit 1; }
+# die MESSAGE: the benchmark failed (recorded for tests/bench/run's table).
+# skip MESSAGE: it cannot run here (no root, a peer program missing):
+# exit status 77, which tests/bench/run reports as skipped.
+die() { bench_failed "$BENCH" "$*"; echo "$BENCH: $*" >&2; exit 1; }
+skip() { bench_skipped "$BENCH" "$*"; echo "$BENCH: skipped: $*" >&2; exit 77; }
 # Run in the primary's / the node's namespace.  Not for background jobs:
 # "inp cmd &" would fork a subshell, and $! would not be cmd's PID
 # ("ip netns exec NS cmd &" is: ip execs cmd).
@@ -53,7 +59,12 @@ now_ms() { date +%s%3N; }
 # tests/bench/run's build/bench is configured with BL_TESTS=OFF, which
 # leaves out tests/ and so blrelay.  Sets B.
 dl_build() {
-	local log=/tmp/$BENCH-build.$$
+	local log=/tmp/$BENCH-build.$$ f t
+	for t in ip tc curl jq openssl "$@"; do
+		command -v "$t" >/dev/null ||
+			skip "$t is missing (deploy/install-deps.sh --test)"
+	done
+	[ "$(id -u)" -eq 0 ] || skip "needs root (network namespaces)"
 	if [ -n "${BENCH_BIN:-}" ]; then
 		B=$BENCH_BIN
 	else
@@ -71,15 +82,9 @@ dl_build() {
 	C=$B/primary/branchline
 	D=$B/distribution/branchline-dist
 	RELAY=$B/tests/blrelay
-	local f t
 	for f in "$P" "$C" "$D" "$RELAY"; do
 		[ -x "$f" ] || die "$f is missing"
 	done
-	for t in ip tc curl jq openssl "$@"; do
-		command -v "$t" >/dev/null ||
-			die "$t is missing (deploy/install-deps.sh --test)"
-	done
-	[ "$(id -u)" -eq 0 ] || die "needs root (network namespaces)"
 }
 
 # Stop what we started (newest first: nodes and clients before the
@@ -113,7 +118,7 @@ dl_cleanup() {
 		ip netns del "$NSN" 2>/dev/null || true
 		ip link del "$VP" 2>/dev/null || true # not moved yet
 	fi
-	if [ "$rc" -ne 0 ] && [ -d "$T" ]; then
+	if [ "$rc" -ne 0 ] && [ "$rc" -ne 77 ] && [ -d "$T" ]; then
 		for f in "$T"/*.log; do
 			[ -s "$f" ] || continue
 			echo "$BENCH: --- $(basename "$f") (tail)" >&2

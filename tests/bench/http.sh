@@ -24,7 +24,7 @@
 #   BENCH_HTTP_SECONDS  seconds per run (default 10)
 #   BENCH_HTTP_RUNS     runs per server, the median counts (default 3)
 #   BENCH_HTTP_NGINX_WORKERS  nginx worker_processes (default 1)
-# Target: ratio >= 0.8.
+# Target (issue 5): ratio >= 0.8.
 set -euo pipefail
 BENCH=http
 . "$(dirname "$0")/dist_lib.sh"
@@ -113,4 +113,6 @@ echo "# $MB MiB file, wrk -t$THREADS -c$CONNS -d${SECS}s, median of $RUNS; nginx
 echo "# ours: ${o[*]} MB/s; nginx: ${p[*]} MB/s"
 echo "# server CPU ms per GB sent (median; includes the client's receive softirq work done on its CPU): ours $(median "${oc[@]}"), nginx $(median "${pc[@]}")"
 echo "# target: ratio >= 0.8"
-echo "bench http vs nginx: ours=$ours peer=$peer ratio=$(awk -v a="$ours" -v b="$peer" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')"
+r=$(awk -v a="$ours" -v b="$peer" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')
+echo "bench http vs nginx: ours=$ours peer=$peer ratio=$r"
+bench_record http "http vs nginx" "$ours" "$peer" "$r" MB/s ">= 0.8"

@@ -20,7 +20,8 @@
 #   BENCH_TFTP_PEERS    peers to run (default "atftpd tftpd-hpa dnsmasq")
 # atftpd 0.8 conflicts with tftpd-hpa as a package: it is fetched with
 # apt-get download into $BENCH_DIR/atftpd once and run from there.
-# Targets: ratio >= 1.2 against atftpd, >= 5 against tftpd-hpa and dnsmasq.
+# Targets (issue 5): ratio >= 1.2 against atftpd at windowsize 16, >= 5
+# against tftpd-hpa and dnsmasq.
 set -euo pipefail
 BENCH=tftp
 . "$(dirname "$0")/dist_lib.sh"
@@ -39,7 +40,7 @@ atftpd_fetch() {
 	[ -x "$ATFTPD" ] && return 0
 	mkdir -p "$dir"
 	(cd "$dir" && rm -f atftpd_*.deb && timeout 120 apt-get download atftpd) >"$T/apt.log" 2>&1 ||
-		die "apt-get download atftpd: $(tail -n 2 "$T/apt.log")"
+		skip "apt-get download atftpd: $(tail -n 2 "$T/apt.log")"
 	dpkg -x "$dir"/atftpd_*.deb "$dir/root"
 	[ -x "$ATFTPD" ] || die "no atftpd in the package"
 }
@@ -131,16 +132,30 @@ peer_dnsmasq() {
 }
 
 r2() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
-lines=()
+lines=() rows=()
 for p in $PEERS; do
 	# Not in a pipe or $(...): stop_pid must edit this shell's DL_PIDS.
 	"peer_${p//-/_}" >"$T/peer.out"
 	read -r v w <"$T/peer.out"
 	[ "$p" = atftpd ] && aw=$w
 	lines+=("bench tftp vs $p: ours=$ours peer=$v ratio=$(r2 "$ours" "$v")")
+	rows+=("$p $v")
 done
 echo "# $MB MiB, blksize $BLK, median of $RUNS; ours best at window $ow${aw:+, atftpd at window $aw}"
 a16=$(awk '$1 == 69 && $2 == 16 { print $3 }' "$T/medians" 2>/dev/null | head -n 1)
 [ -z "$a16" ] || echo "# against atftpd at windowsize 16 (the issue's setting): ratio $(r2 "$ours" "$a16")"
-echo "# targets: ratio >= 1.2 against atftpd, >= 5 against tftpd-hpa and dnsmasq"
+echo "# targets: ratio >= 1.2 against atftpd at windowsize 16, >= 5 against tftpd-hpa and dnsmasq"
 printf '%s\n' "${lines[@]}"
+# The table: issue 5 sets the atftpd target at windowsize 16, so it goes
+# on that figure; atftpd at its best window is for context.
+for row in "${rows[@]}"; do
+	read -r p v <<<"$row"
+	case $p in
+	atftpd)
+		bench_record tftp "tftp vs atftpd" "$ours" "$v" "$(r2 "$ours" "$v")" MB/s -
+		[ -z "$a16" ] ||
+			bench_record tftp "tftp vs atftpd at window 16" "$ours" "$a16" "$(r2 "$ours" "$a16")" MB/s ">= 1.2"
+		;;
+	*) bench_record tftp "tftp vs $p" "$ours" "$v" "$(r2 "$ours" "$v")" MB/s ">= 5" ;;
+	esac
+done

@@ -12,7 +12,7 @@
 #   BENCH_WAN_MB     image size in MiB (default 100)
 #   BENCH_WAN_RATE   tbf rate (default 20mbit)
 #   BENCH_WAN_DELAY  relay delay per direction in ms (default 20)
-# Target: ratio >= 0.9.
+# Target (issue 4): ratio >= 0.9.
 set -euo pipefail
 BENCH=wan
 . "$(dirname "$0")/dist_lib.sh"
@@ -113,4 +113,6 @@ peer=$(mbit "$pbytes" "$pms")
 echo "# peer:  $pbytes bytes down (up $pup) in $pms ms: $peer Mbit/s on the wire (curl <- nginx, one HTTPS GET)"
 echo "# path:  tbf $RATE primary -> node, blrelay ${DELAY} ms each way; image ${MB} MiB of random data"
 echo "# target: ratio >= 0.9"
-echo "bench wan utilization: ours=$ours peer=$peer ratio=$(ratio "$ours" "$peer")"
+r=$(ratio "$ours" "$peer")
+echo "bench wan utilization: ours=$ours peer=$peer ratio=$r"
+bench_record wan "wan utilization" "$ours" "$peer" "$r" Mbit/s ">= 0.9"
