@@ -158,7 +158,9 @@ TOK=$(tail -n 1 "$T/init.out")
 sed -i "s/^port = .*/port = 8443/; s/^bind = .*/bind = 0.0.0.0/; s|^url = .*|url = https://$HQ.1:8443|" \
 	"$T/p/primary.conf"
 printf 'boot_site = hq\nheartbeat = 5\ndhcp_interfaces = br0\n' >>"$T/p/primary.conf"
-inh "$P" --config "$T/p/primary.conf" 2>"$T/primary.log" &
+# Background "ip netns exec" itself (it execs the program): through a
+# function, $! would name a subshell and the program would outlive us.
+ip netns exec "$NSH" "$P" --config "$T/p/primary.conf" 2>"$T/primary.log" &
 PIDS+=($!)
 for _ in $(seq 100); do
 	cli site list >/dev/null 2>&1 && break
@@ -169,7 +171,7 @@ tl "primary up at head office ($HQ.1:8443)"
 
 # One replication relay per branch: the WAN delay, and bytes counted.
 for n in 1 2; do
-	inh "$RELAY" --listen "10.99.$n.1:9443" --connect "$HQ.1:8443" --delay-ms "$DELAY" \
+	ip netns exec "$NSH" "$RELAY" --listen "10.99.$n.1:9443" --connect "$HQ.1:8443" --delay-ms "$DELAY" \
 		--stats "$T/relay$n.stats" --pidfile "$T/relay$n.pid" 2>"$T/relay$n.log" &
 	PIDS+=($!)
 done
