@@ -110,7 +110,11 @@ ck "the node runs as nobody after binding 67, 69, 80 and 4011" \
 	 ip netns exec "$NSN" ss -lun | grep -q ":69 " && ip netns exec "$NSN" ss -ltn | grep -q ":80 "'
 
 boot() { # NAME FIRMWARE NIC WANT_MARK: a boot that must print the marker
-	pxe_boot "$NS" "$1" "$2" "$3" && [ "$PXE_MARK" = "$4" ]
+	pxe_boot "$NS" "$1" "$2" "$3" && [ "$PXE_MARK" = "$4" ] || {
+		# What the node made of this guest's requests.
+		grep -h "$(pxe_mac "$1")" "$T/n.log" | tail -n 6 | sed 's/^/#   node: /'
+		false
+	}
 }
 ck "BIOS + e1000 (iPXE ROM): proxy offer, script and kernel over HTTP" 'boot bios-e1000 bios e1000 first'
 ck "the node gave the iPXE ROM its script URL" \
