@@ -143,6 +143,9 @@ EOF
 site_json hq "" 0 $HQ.0/24
 site_json a hq 10 $NA.0/24
 site_json b a 5 $NB.0/24
+# B's switch also tags its relayed requests (option 82): rules map them.
+jq '.option82 = [{"circuit_id": "sw-b port 7"}, {"remote_id": "hex:0a0b0c"}]' \
+	"$T/site-b.json" >"$T/site-b.o82" && mv "$T/site-b.o82" "$T/site-b.json"
 for s in hq a b; do
 	cli site add $s --file "$T/site-$s.json" >/dev/null 2>"$T/site-$s.err" ||
 		fatal "site add $s: $(cat "$T/site-$s.err")"
@@ -188,6 +191,17 @@ ck "explain, B client (--giaddr $NB.1): site b by giaddr, node A taken" \
 	'explain --mac $MAC_X --giaddr $NB.1 &&
 	 jqt ".site == \"b\" and .by == \"giaddr\"" "$T/explain.json" &&
 	 [ "$(verdict "$NODE")" = taken ] || { cat "$T/explain.json" "$T/explain.err"; false; }'
+ck "explain, option 82: a rule of site b wins over A's giaddr (circuit-id, then hex remote-id)" \
+	'explain --mac $MAC_X --giaddr $NA.1 --circuit-id "sw-b port 7" &&
+	 jqt ".site == \"b\" and .by == \"option 82\"" "$T/explain.json" &&
+	 explain --mac $MAC_X --giaddr $NA.1 --remote-id hex:0a0b0c &&
+	 jqt ".site == \"b\" and .by == \"option 82\"" "$T/explain.json" &&
+	 explain --mac $MAC_X --giaddr $NA.1 --circuit-id "sw-b port 8" &&
+	 jqt ".site == \"a\" and .by == \"giaddr\"" "$T/explain.json" ||
+	 { cat "$T/explain.json" "$T/explain.err"; false; }'
+ck "explain refuses a bad circuit-id and a bad mac (400)" \
+	'! explain --mac $MAC_X --circuit-id "hex:0g" && grep -q "circuit_id" "$T/explain.err" &&
+	 ! explain --mac zz:zz --ip $NA.50 && grep -q "mac" "$T/explain.err"'
 
 # --- boots --------------------------------------------------------------------
 # guest_ip NAME: the address the site's DHCP server leased to guest NAME.
