@@ -183,6 +183,14 @@ lib_init(char *why, size_t whylen)
 		return git_err(grc, why, whylen, "libgit2 init");
 	/* Objects and refs reach the disk before a commit is reported. */
 	git_libgit2_opts(GIT_OPT_ENABLE_FSYNC_GITDIR, 1);
+	/* The repository is ours alone: the host's /etc/gitconfig and the
+	 * running user's ~/.gitconfig (hooks paths, filters, safe.directory)
+	 * must not change how it is written or read. */
+	git_libgit2_opts(GIT_OPT_SET_SEARCH_PATH, GIT_CONFIG_LEVEL_SYSTEM, "");
+	git_libgit2_opts(GIT_OPT_SET_SEARCH_PATH, GIT_CONFIG_LEVEL_XDG, "");
+	git_libgit2_opts(GIT_OPT_SET_SEARCH_PATH, GIT_CONFIG_LEVEL_GLOBAL, "");
+	git_libgit2_opts(GIT_OPT_SET_SEARCH_PATH, GIT_CONFIG_LEVEL_PROGRAMDATA,
+	        "");
 	return 0;
 }
 
