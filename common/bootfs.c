@@ -17,6 +17,7 @@
 
 /* A cached chunk: its content, decompressed and checked. */
 struct bcent {
+	struct bootfs *owner;        /* for bootfs_piece_put */
 	struct bcent *hnext;         /* bucket chain */
 	struct bcent *lprev, *lnext; /* LRU list, while refs == 0 */
 	uint8_t id[32];
@@ -360,6 +361,7 @@ ent_get(struct bootfs *b, const uint8_t id[32], uint32_t len,
 		return rc;
 	}
 	memcpy(e->id, id, 32);
+	e->owner = b;
 	e->len = len;
 	e->refs = 1;
 	e->hnext = b->bucket[k];
@@ -367,6 +369,37 @@ ent_get(struct bootfs *b, const uint8_t id[32], uint32_t len,
 	b->all_bytes += len;
 	b->st.loads++;
 	*out = e;
+	return 0;
+}
+
+/* Point c at the chunk holding off (< c->f->size). */
+static int
+seek(struct bootfs *b, struct bootfs_cursor *c, uint64_t off)
+{
+	struct bootfs_file *f = c->f;
+	uint32_t lo = 0, hi = f->nchunks;
+	int rc;
+
+	if (c->ent != NULL && off >= f->offs[c->idx] &&
+	        off < f->offs[c->idx + 1])
+		return 0;
+	/* The next chunk, or a binary search. */
+	if (c->ent != NULL && off == f->offs[c->idx + 1])
+		lo = c->idx + 1;
+	else
+		while (hi - lo > 1) {
+			uint32_t mid = lo + (hi - lo) / 2;
+
+			if (f->offs[mid] <= off)
+				lo = mid;
+			else
+				hi = mid;
+		}
+	bootfs_cursor_done(b, c);
+	if ((rc = ent_get(b, f->ids[lo],
+	             (uint32_t)(f->offs[lo + 1] - f->offs[lo]), &c->ent)) != 0)
+		return rc;
+	c->idx = lo;
 	return 0;
 }
 
@@ -383,29 +416,8 @@ bootfs_read(struct bootfs *b, struct bootfs_cursor *c, uint64_t off,
 		uint64_t in;
 		size_t n;
 
-		if (c->ent == NULL || off < f->offs[c->idx] ||
-		        off >= f->offs[c->idx + 1]) {
-			uint32_t lo = 0, hi = f->nchunks;
-
-			/* The next chunk, or a binary search. */
-			if (c->ent != NULL && off == f->offs[c->idx + 1])
-				lo = c->idx + 1;
-			else
-				while (hi - lo > 1) {
-					uint32_t mid = lo + (hi - lo) / 2;
-
-					if (f->offs[mid] <= off)
-						lo = mid;
-					else
-						hi = mid;
-				}
-			bootfs_cursor_done(b, c);
-			if ((rc = ent_get(b, f->ids[lo],
-			             (uint32_t)(f->offs[lo + 1] - f->offs[lo]),
-			             &c->ent)) != 0)
-				return rc;
-			c->idx = lo;
-		}
+		if ((rc = seek(b, c, off)) != 0)
+			return rc;
 		in = off - f->offs[c->idx];
 		n = (size_t)(c->ent->len - in);
 		if (n > len - done)
@@ -416,6 +428,38 @@ bootfs_read(struct bootfs *b, struct bootfs_cursor *c, uint64_t off,
 	}
 	*got = done;
 	return 0;
+}
+
+int
+bootfs_read_piece(struct bootfs *b, struct bootfs_cursor *c, uint64_t off,
+        size_t len, struct bootfs_piece *p)
+{
+	struct bootfs_file *f = c->f;
+	uint64_t in;
+	int rc;
+
+	memset(p, 0, sizeof(*p));
+	if (off >= f->size || len == 0)
+		return 0;
+	if ((rc = seek(b, c, off)) != 0)
+		return rc;
+	in = off - f->offs[c->idx];
+	p->data = c->ent->data + in;
+	p->len = (size_t)(c->ent->len - in);
+	if (p->len > len)
+		p->len = len;
+	c->ent->refs++; /* the piece's own reference */
+	p->hold = c->ent;
+	return 0;
+}
+
+void
+bootfs_piece_put(void *hold)
+{
+	struct bcent *e = hold;
+
+	if (e != NULL)
+		ent_put(e->owner, e);
 }
 
 void

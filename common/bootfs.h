@@ -90,6 +90,22 @@ void bootfs_file_put(struct bootfs_file *f);
 int bootfs_read(struct bootfs *b, struct bootfs_cursor *c, uint64_t off,
         uint8_t *buf, size_t len, size_t *got);
 
+/*
+ * Without copying: the bytes of c->f from off up to the end of the chunk
+ * holding off (at most len), as a pointer into the cache.  The piece
+ * holds its chunk in the cache until bootfs_piece_put(p->hold), which
+ * must come before bootfs_free; p->len is 0 at the end of the file.
+ * Returns 0 or an error as bootfs_read.
+ */
+struct bootfs_piece {
+	const uint8_t *data;
+	size_t len;
+	void *hold;
+};
+int bootfs_read_piece(struct bootfs *b, struct bootfs_cursor *c, uint64_t off,
+        size_t len, struct bootfs_piece *p);
+void bootfs_piece_put(void *hold);
+
 /* Drop what c holds (not c->f). */
 void bootfs_cursor_done(struct bootfs *b, struct bootfs_cursor *c);
 

@@ -177,11 +177,23 @@ hbx_sent(struct evhttp_connection *evcon, void *arg)
 	hbx_pump(arg);
 }
 
+/* evbuffer's cleanup of a piece of a cached chunk: the socket has it. */
+static void
+piece_done(const void *data, size_t len, void *hold)
+{
+	(void)data;
+	(void)len;
+	bootfs_piece_put(hold);
+}
+
+/* The next step of the body, straight from the chunk cache: the buffer
+ * refers to the cached bytes (each piece holds its chunk until written),
+ * so nothing is copied before the kernel's copy into the socket. */
 static void
 hbx_pump(struct hbx *x)
 {
 	struct evbuffer *out;
-	struct evbuffer_iovec v;
+	struct bootfs_piece pc;
 	size_t want, got = 0;
 	int rc;
 
@@ -192,13 +204,22 @@ hbx_pump(struct hbx *x)
 	}
 	want = x->end - x->off < HB_STEP ? (size_t)(x->end - x->off) : HB_STEP;
 	rc = -ENOMEM;
-	if ((out = evbuffer_new()) != NULL &&
-	        evbuffer_reserve_space(out, (ev_ssize_t)want, &v, 1) == 1 &&
-	        (rc = bootfs_read(x->h->fs, &x->cur, x->off, v.iov_base, want,
-	                 &got)) == 0 &&
-	        got == want) {
-		v.iov_len = got;
-		evbuffer_commit_space(out, &v, 1);
+	if ((out = evbuffer_new()) != NULL) {
+		rc = 0;
+		while (got < want &&
+		        (rc = bootfs_read_piece(x->h->fs, &x->cur,
+		                 x->off + got, want - got, &pc)) == 0 &&
+		        pc.len > 0) {
+			if (evbuffer_add_reference(out, pc.data, pc.len,
+			            piece_done, pc.hold) != 0) {
+				bootfs_piece_put(pc.hold);
+				rc = -ENOMEM;
+				break;
+			}
+			got += pc.len;
+		}
+	}
+	if (rc == 0 && got == want) {
 		x->off += got;
 		x->h->st.bytes += got;
 		evhttp_send_reply_chunk_with_cb(x->req, out, hbx_sent, x);
