@@ -23,7 +23,8 @@
 	X(tftp)                                                                \
 	X(dhcp)                                                                \
 	X(bootplan)                                                            \
-	X(referral)
+	X(referral)                                                            \
+	X(referral_view)
 
 #define BL_DECLARE(name) int test_##name##_register(void);
 BL_TEST_SUITES(BL_DECLARE)
