@@ -408,20 +408,30 @@ hexval(int ch)
 	return -1;
 }
 
-static int
-parse_mac(const char *v, size_t n, char out[BOOTPLAN_MAC_MAX])
+int
+bootplan_name_image(const char *file, char *name, size_t namelen,
+        uint32_t *version)
 {
-	size_t i, bytes = 0, o = 0;
+	char ref[MANIFEST_NAME_MAX + 16];
+	size_t n = strcspn(file, "/");
+
+	if (n >= sizeof(ref))
+		return -1;
+	memcpy(ref, file, n);
+	ref[n] = '\0';
+	return store_parse_ref(ref, name, namelen, version) == 0 ? 0 : -1;
+}
+
+int
+bootplan_mac_parse(const char *v, size_t n, uint8_t mac[16], size_t *len)
+{
+	size_t i, bytes = 0;
 
 	for (i = 0; i < n;) {
 		if (bytes == 16 || i + 2 > n || hexval(v[i]) < 0 ||
 		        hexval(v[i + 1]) < 0)
 			return -1;
-		if (bytes > 0)
-			out[o++] = ':';
-		out[o++] = "0123456789abcdef"[hexval(v[i])];
-		out[o++] = "0123456789abcdef"[hexval(v[i + 1])];
-		bytes++;
+		mac[bytes++] = (uint8_t)(hexval(v[i]) << 4 | hexval(v[i + 1]));
 		i += 2;
 		if (i < n) {
 			if ((v[i] != ':' && v[i] != '-') || i + 1 == n)
@@ -431,7 +441,19 @@ parse_mac(const char *v, size_t n, char out[BOOTPLAN_MAC_MAX])
 	}
 	if (bytes == 0)
 		return -1;
-	out[o] = '\0';
+	*len = bytes;
+	return 0;
+}
+
+static int
+parse_mac(const char *v, size_t n, char out[BOOTPLAN_MAC_MAX])
+{
+	uint8_t mac[16];
+	size_t len;
+
+	if (bootplan_mac_parse(v, n, mac, &len) != 0)
+		return -1;
+	mac_text(mac, len, out);
 	return 0;
 }
 

@@ -105,6 +105,15 @@ int bootplan_dhcp(const struct bootplan *p, const struct bootplan_client *c,
 const struct bootplan_entry *bootplan_dhcp_entry(
         const struct bootplan *p, const struct bootplan_client *c);
 
+/* The image of a published name "REF/PATH": name and version (0 when
+ * REF has none).  0, or -1 when REF is not NAME[@VERSION]. */
+int bootplan_name_image(const char *file, char *name, size_t namelen,
+        uint32_t *version);
+
+/* A hardware address, 1 to 16 hex byte pairs joined by ':' or '-', from
+ * v[0..n) into mac; 0 with *len set, or -1.  Pure. */
+int bootplan_mac_parse(const char *v, size_t n, uint8_t mac[16], size_t *len);
+
 /*
  * The query of a script request, "mac=..&arch=.." (either may be
  * missing; other keys are ignored).  mac: 1 to 16 hex byte pairs joined

@@ -509,15 +509,10 @@ on_tick(evutil_socket_t fd, short ev, void *arg)
 static int
 name_image(const struct bootsvc *b, const char *file)
 {
-	char ref[MANIFEST_NAME_MAX + 16], name[MANIFEST_NAME_MAX + 1];
-	size_t n = strcspn(file, "/");
+	char name[MANIFEST_NAME_MAX + 1];
 	uint32_t v;
 
-	if (n >= sizeof(ref))
-		return -1;
-	memcpy(ref, file, n);
-	ref[n] = '\0';
-	if (store_parse_ref(ref, name, sizeof(name), &v) != 0)
+	if (bootplan_name_image(file, name, sizeof(name), &v) != 0)
 		return -1;
 	return referral_image(b->ref, name, v);
 }
@@ -666,22 +661,6 @@ peer_client(const struct sockaddr *sa, struct ref_client *rc, uint8_t *key,
 	}
 }
 
-/* "aa:bb:..." into bytes; the count. */
-static size_t
-mac_bytes(const char *s, uint8_t *out, size_t cap)
-{
-	size_t n = 0;
-	unsigned v;
-
-	while (n < cap && sscanf(s, "%2x", &v) == 1) {
-		out[n++] = (uint8_t)v;
-		if (strlen(s) < 3 || s[2] != ':')
-			break;
-		s += 3;
-	}
-	return n;
-}
-
 static int
 plan_script(void *arg, const struct sockaddr *peer, int arch, const char *mac,
         const char *base, char *out, size_t outlen, char *note,
@@ -703,10 +682,14 @@ plan_script(void *arg, const struct sockaddr *peer, int arch, const char *mac,
 		return bootplan_script(&empty, arch, mac, base, out, outlen);
 	}
 	peer_client(peer, &rc, key, &keylen);
-	rc.maclen = mac_bytes(mac, mb, sizeof(mb));
-	rc.mac = rc.maclen > 0 ? mb : key;
-	if (rc.maclen == 0)
+	/* The MAC spreads clients over equal nodes; without one, the
+	 * address does. */
+	if (bootplan_mac_parse(mac, strlen(mac), mb, &rc.maclen) == 0)
+		rc.mac = mb;
+	else {
+		rc.mac = key;
 		rc.maclen = keylen;
+	}
 	site = referral_site(b->ref, &rc, &by);
 	if (site < 0 || (size_t)site >= b->nplans) {
 		snprintf(note, notelen, "no site for this client");

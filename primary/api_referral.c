@@ -17,35 +17,6 @@
 #include "site.h"
 #include "store.h"
 
-/* "aa:bb:.." or "aa-bb-.." (1..16 bytes) into mac; the count or 0. */
-static size_t
-parse_mac(const char *s, uint8_t *mac)
-{
-	size_t n = 0;
-	int hi, lo;
-
-	while (n < 16) {
-		hi = s[0] >= '0' && s[0] <= '9'   ? s[0] - '0'
-		        : s[0] >= 'a' && s[0] <= 'f' ? s[0] - 'a' + 10
-		        : s[0] >= 'A' && s[0] <= 'F' ? s[0] - 'A' + 10
-		                                     : -1;
-		lo = hi < 0                          ? -1
-		        : s[1] >= '0' && s[1] <= '9'   ? s[1] - '0'
-		        : s[1] >= 'a' && s[1] <= 'f' ? s[1] - 'a' + 10
-		        : s[1] >= 'A' && s[1] <= 'F' ? s[1] - 'A' + 10
-		                                     : -1;
-		if (lo < 0)
-			return 0;
-		mac[n++] = (uint8_t)(hi << 4 | lo);
-		if (s[2] == '\0')
-			return n;
-		if (s[2] != ':' && s[2] != '-')
-			return 0;
-		s += 3;
-	}
-	return 0;
-}
-
 /* The image the client of site would need: --image, else the default
  * entry of the site for arch.  0, or an error replied. */
 static int
@@ -56,8 +27,8 @@ need_image(struct reqctx *c, json_t *view, int site, const char *site_name,
 	struct bootplan plan;
 	const struct bootplan_entry *e;
 	json_t *s;
-	char why[256], ref[MANIFEST_NAME_MAX + 16];
-	size_t n;
+	char why[256];
+	int rc;
 
 	entry[0] = '\0';
 	if (image != NULL) {
@@ -82,10 +53,9 @@ need_image(struct reqctx *c, json_t *view, int site, const char *site_name,
 		return -1;
 	}
 	snprintf(entry, entrylen, "%s", e->name);
-	n = strcspn(e->file, "/");
-	snprintf(ref, sizeof(ref), "%.*s", (int)n, e->file);
+	rc = bootplan_name_image(e->file, name, namelen, version);
 	bootplan_free(&plan);
-	if (store_parse_ref(ref, name, namelen, version) != 0) {
+	if (rc != 0) {
 		reply_error(c, 500, "entry %s: bad image", entry);
 		return -1;
 	}
@@ -112,7 +82,8 @@ api_referral(struct reqctx *c)
 	int site, image;
 
 	memset(&rc, 0, sizeof(rc));
-	if (mac == NULL || (rc.maclen = parse_mac(mac, mb)) == 0) {
+	if (mac == NULL ||
+	        bootplan_mac_parse(mac, strlen(mac), mb, &rc.maclen) != 0) {
 		reply_error(c, 400, "mac: required, hex pairs joined by ':'");
 		return;
 	}

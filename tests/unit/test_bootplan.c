@@ -304,6 +304,53 @@ test_script_fallbacks(void)
 	bootplan_free(&p);
 }
 
+/* MAC text to bytes, as the script and explain requests give it. */
+static void
+test_mac_parse(void)
+{
+	uint8_t m[16];
+	size_t n = 0;
+
+	CU_ASSERT_EQUAL(bootplan_mac_parse("52:54:00:AB:cd:0f", 17, m, &n), 0);
+	CU_ASSERT(n == 6 && m[0] == 0x52 && m[3] == 0xab && m[5] == 0x0f);
+	CU_ASSERT_EQUAL(bootplan_mac_parse("01-02", 5, m, &n), 0);
+	CU_ASSERT(n == 2 && m[1] == 2);
+	CU_ASSERT_EQUAL(bootplan_mac_parse("", 0, m, &n), -1);
+	CU_ASSERT_EQUAL(bootplan_mac_parse("5", 1, m, &n), -1);
+	CU_ASSERT_EQUAL(bootplan_mac_parse("52:", 3, m, &n), -1);
+	CU_ASSERT_EQUAL(bootplan_mac_parse("52:zz", 5, m, &n), -1);
+	CU_ASSERT_EQUAL(bootplan_mac_parse("52.54", 5, m, &n), -1);
+	CU_ASSERT_EQUAL(bootplan_mac_parse("00:00:00:00:00:00:00:00:00:00:00:"
+	                                   "00:00:00:00:00",
+	                        47, m, &n),
+	        0);
+	CU_ASSERT_EQUAL(n, 16);
+	CU_ASSERT_EQUAL(bootplan_mac_parse("00:00:00:00:00:00:00:00:00:00:00:"
+	                                   "00:00:00:00:00:00",
+	                        50, m, &n),
+	        -1); /* 17 bytes */
+}
+
+/* The image of a published name. */
+static void
+test_name_image(void)
+{
+	char name[MANIFEST_NAME_MAX + 1];
+	uint32_t v = 9;
+
+	CU_ASSERT_EQUAL(bootplan_name_image("debian@3/boot/vmlinuz", name,
+	                        sizeof(name), &v),
+	        0);
+	CU_ASSERT(strcmp(name, "debian") == 0 && v == 3);
+	CU_ASSERT_EQUAL(
+	        bootplan_name_image("ipxe/undionly.kpxe", name, sizeof(name), &v),
+	        0);
+	CU_ASSERT(strcmp(name, "ipxe") == 0 && v == 0);
+	CU_ASSERT_EQUAL(bootplan_name_image("../x/y", name, sizeof(name), &v), -1);
+	CU_ASSERT_EQUAL(bootplan_name_image("a@0/y", name, sizeof(name), &v), -1);
+	CU_ASSERT_EQUAL(bootplan_name_image("/y", name, sizeof(name), &v), -1);
+}
+
 static void
 test_query(void)
 {
@@ -442,6 +489,8 @@ test_bootplan_register(void)
 	        {"scripts with fallback servers, DHCP entries",
 	                test_script_fallbacks},
 	        {"script request queries", test_query},
+	        {"hardware addresses", test_mac_parse},
+	        {"the image of a published name", test_name_image},
 	        {"URL path encoding", test_url_path},
 	        {"HTTP Range", test_range},
 	        {"HTTP If-None-Match", test_etag},
