@@ -34,8 +34,7 @@ struct httpboot {
 	struct httpboot_conf c;
 	struct bootfs *fs;
 	const struct httpboot_ops *ops;
-	time_t log_sec;
-	int log_n;
+	struct log_rate lr; /* lines about files served */
 	struct evhttp *http, *https;
 	uint16_t port;
 	struct httpboot_stats st;
@@ -246,13 +245,7 @@ hbx_pump(struct hbx *x)
 static int
 may_log(struct httpboot *h)
 {
-	time_t now = time(NULL);
-
-	if (now != h->log_sec) {
-		h->log_sec = now;
-		h->log_n = 0;
-	}
-	return h->log_n++ < 100;
+	return log_rate(&h->lr, 100, NULL);
 }
 
 /* The client's address, or NULL. */

@@ -128,3 +128,25 @@ fatalx(const char *fmt, ...)
 	va_end(ap);
 	exit(1);
 }
+
+int
+log_rate(struct log_rate *r, int max, uint64_t *skipped)
+{
+	time_t now = time(NULL);
+
+	if (skipped != NULL)
+		*skipped = 0;
+	if (now != r->sec) {
+		if (skipped != NULL)
+			*skipped = r->left_out;
+		r->sec = now;
+		r->n = 0;
+		r->left_out = 0;
+	}
+	if (r->n < max) {
+		r->n++;
+		return 1;
+	}
+	r->left_out++;
+	return 0;
+}

@@ -10,6 +10,8 @@
 #define BL_LOG_H
 
 #include <stdarg.h>
+#include <stdint.h>
+#include <time.h>
 
 #define LOG_LEVEL_WARN  0
 #define LOG_LEVEL_INFO  1
@@ -26,5 +28,19 @@ void fatal(const char *fmt, ...)
         __attribute__((format(printf, 1, 2), noreturn));
 void fatalx(const char *fmt, ...)
         __attribute__((format(printf, 1, 2), noreturn));
+
+/*
+ * A limit of lines a second for one kind of message (garbage packets, a
+ * line per answer in a storm).  log_rate returns 1 when a line may go
+ * out now, else counts it as left out; when a new second begins,
+ * *skipped (may be NULL) gets how many the last one left out, so the
+ * caller can say so.  Start zeroed.
+ */
+struct log_rate {
+	time_t sec;
+	int n;
+	uint64_t left_out;
+};
+int log_rate(struct log_rate *r, int max, uint64_t *skipped);
 
 #endif /* BL_LOG_H */

@@ -51,11 +51,8 @@ struct pxed {
 	size_t ns;
 	uint16_t port, pxe_port;
 	struct pxed_stats st;
-	time_t log_sec;
-	int log_n;
-	time_t alog_sec;       /* second of the answer lines counted in */
-	int alog_n;            /* answer lines logged in alog_sec */
-	uint64_t alog_skipped; /* answers not logged since the last report */
+	struct log_rate lr;  /* lines about what we drop or cannot answer */
+	struct log_rate alr; /* answer lines */
 	uint8_t pkt[DHCP_PKT_MAX + 1];
 	uint8_t out[DHCP_PKT_MAX];
 };
@@ -73,13 +70,7 @@ pxed_conf_default(struct pxed_conf *c)
 static int
 may_log(struct pxed *p)
 {
-	time_t now = time(NULL);
-
-	if (now != p->log_sec) {
-		p->log_sec = now;
-		p->log_n = 0;
-	}
-	return p->log_n++ < 10;
+	return log_rate(&p->lr, 10, NULL);
 }
 
 /* Whether to log an answer: at most ANSWER_LOG_MAX a second; when a new
@@ -87,23 +78,14 @@ may_log(struct pxed *p)
 static int
 may_log_answer(struct pxed *p)
 {
-	time_t now = time(NULL);
+	uint64_t skipped;
+	int ok = log_rate(&p->alr, ANSWER_LOG_MAX, &skipped);
 
-	if (now != p->alog_sec) {
-		if (p->alog_skipped > 0)
-			log_info("dhcp: %" PRIu64 " more answers not logged "
-			         "(at most %d lines a second)",
-			        p->alog_skipped, ANSWER_LOG_MAX);
-		p->alog_sec = now;
-		p->alog_n = 0;
-		p->alog_skipped = 0;
-	}
-	if (p->alog_n < ANSWER_LOG_MAX) {
-		p->alog_n++;
-		return 1;
-	}
-	p->alog_skipped++;
-	return 0;
+	if (skipped > 0)
+		log_info("dhcp: %" PRIu64 " more answers not logged "
+		         "(at most %d lines a second)",
+		        skipped, ANSWER_LOG_MAX);
+	return ok;
 }
 
 static void

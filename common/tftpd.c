@@ -60,8 +60,7 @@ struct tftpd {
 	struct event *lev;
 	struct xfer *xfers;
 	struct tftpd_stats st;
-	time_t log_sec; /* rate limit for lines about bad packets */
-	int log_n;
+	struct log_rate lr; /* lines about bad packets */
 	uint8_t pkt[TFTP_PKT_MAX]; /* received datagrams, OACK */
 	uint8_t out[GSO_BYTES];    /* DATA blocks of one send */
 };
@@ -85,13 +84,7 @@ tftpd_conf_default(struct tftpd_conf *c)
 static int
 may_log(struct tftpd *t)
 {
-	time_t now = time(NULL);
-
-	if (now != t->log_sec) {
-		t->log_sec = now;
-		t->log_n = 0;
-	}
-	return t->log_n++ < 10;
+	return log_rate(&t->lr, 10, NULL);
 }
 
 static void
