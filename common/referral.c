@@ -13,6 +13,7 @@
 
 #include "error.h"
 #include "referral_int.h"
+#include "store.h"
 
 /* qsort, which must not see a NULL base even for no elements. */
 void
@@ -173,7 +174,12 @@ ref_image_id(const struct referral *r, const char *ref)
 	                               : bsearch(&ref, r->imgs, r->nimgs,
 	                                         sizeof(*r->imgs), ref_cmp_str);
 
-	return p == NULL ? -1 : (int)(p - r->imgs);
+	if (p != NULL)
+		return (int)(p - r->imgs);
+	p = r->nximgs == 0 ? NULL
+	                   : bsearch(&ref, r->ximgs, r->nximgs,
+	                             sizeof(*r->ximgs), ref_cmp_str);
+	return p == NULL ? -1 : (int)(r->nimgs + (size_t)(p - r->ximgs));
 }
 
 int
@@ -319,31 +325,81 @@ referral_image(const struct referral *r, const char *name, uint32_t version)
 	return ref_image_id(r, ref);
 }
 
+/* A ref referral_self takes: "name@version", version > 0. */
+static int
+self_ref_ok(const char *ref)
+{
+	char name[MANIFEST_NAME_MAX + 1];
+	uint32_t v;
+
+	return ref != NULL &&
+	        store_parse_ref(ref, name, sizeof(name), &v) == 0 && v > 0;
+}
+
 int
 referral_self(struct referral *r, int busy, const char *const *images, size_t n)
 {
 	struct rnode *x;
-	int *img;
-	size_t i;
+	char **xi = NULL;
+	int *img = NULL;
+	size_t i, nx = 0, u;
 
 	if (r->self < 0)
 		return 0;
 	x = &r->nodes[r->self];
 	x->busy = busy;
-	if (n > 0 && (img = calloc(n, sizeof(*img))) == NULL)
+	/* The refs the view does not know, with ids after its own. */
+	if (n > 0 &&
+	        ((img = calloc(n, sizeof(*img))) == NULL ||
+	                (xi = calloc(n, sizeof(*xi))) == NULL)) {
+		free(img);
 		return -ENOMEM;
-	if (n == 0)
-		img = NULL;
+	}
+	for (i = 0; i < n; i++) {
+		const char *ref = images[i];
+
+		if (!self_ref_ok(ref) ||
+		        (r->nimgs > 0 &&
+		                bsearch(&ref, r->imgs, r->nimgs,
+		                        sizeof(*r->imgs), ref_cmp_str) != NULL))
+			continue;
+		if ((xi[nx] = strdup(ref)) == NULL) {
+			while (nx > 0)
+				free(xi[--nx]);
+			free(xi);
+			free(img);
+			return -ENOMEM;
+		}
+		nx++;
+	}
+	ref_sort(xi, nx, sizeof(*xi), ref_cmp_str);
+	for (i = 0, u = 0; i < nx; i++) {
+		if (u > 0 && strcmp(xi[u - 1], xi[i]) == 0)
+			free(xi[i]);
+		else
+			xi[u++] = xi[i];
+	}
+	for (i = 0; i < r->nximgs; i++)
+		free(r->ximgs[i]);
+	free(r->ximgs);
+	r->ximgs = xi;
+	r->nximgs = u;
 	free(x->img);
 	x->img = img;
 	x->nimg = 0;
 	for (i = 0; i < n; i++) {
-		int id = ref_image_id(r, images[i]);
+		int id = self_ref_ok(images[i]) ? ref_image_id(r, images[i])
+		                                : -1;
 
 		if (id >= 0)
 			x->img[x->nimg++] = id;
 	}
 	ref_sort(x->img, x->nimg, sizeof(*x->img), ref_cmp_int);
+	/* Duplicates in images: once each. */
+	for (i = 0, u = 0; i < x->nimg; i++)
+		if (u == 0 || x->img[u - 1] != x->img[i])
+			x->img[u++] = x->img[i];
+	x->nimg = u;
 	return 0;
 }
 

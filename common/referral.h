@@ -135,10 +135,11 @@ int referral_image(const struct referral *r, const char *name,
 /*
  * The node that asks (the view's "self"): it knows its own state better
  * than the view.  Sets its busy flag and the images it holds (refs
- * "name@version"; any not in the view are ignored: no other node holds
- * them either, so the table keeps no id for them, and referral_image
- * returns -1 for them, making the primary the target).  A no-op on the
- * primary and for REF_NOBODY.  0 or -ENOMEM.
+ * "name@version").  Those the view does not know yet count too: the
+ * view lags the node by a heartbeat and a catalog fetch, and an image
+ * finished here is served here at once.  Malformed refs are skipped.
+ * A no-op on the primary and for REF_NOBODY.  0 or -ENOMEM (the node's
+ * images are then as before).
  */
 int referral_self(struct referral *r, int busy, const char *const *images,
         size_t n);

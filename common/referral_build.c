@@ -943,6 +943,9 @@ referral_free(struct referral *r)
 	for (i = 0; i < r->nimgs; i++)
 		free(r->imgs[i]);
 	free(r->imgs);
+	for (i = 0; i < r->nximgs; i++)
+		free(r->ximgs[i]);
+	free(r->ximgs);
 	free(r->nodes);
 	free(r->sites);
 	free(r->by_name);

@@ -82,6 +82,8 @@ struct referral {
 
 	char **imgs; /* interned "name@version", sorted */
 	size_t nimgs;
+	char **ximgs;  /* held by self only, unknown to the view: sorted, */
+	size_t nximgs; /* ids nimgs + i */
 	struct latest *latest;
 	size_t nlatest;
 };

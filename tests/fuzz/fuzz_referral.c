@@ -13,6 +13,8 @@
  *    names each node once, takes at most one, and takes the first target
  *    when it is complete; a stale view leaves only the primary;
  *  - referral_explain lists the same targets;
+ *  - images the asking node holds (the nodes' and those of the input's
+ *    "x_self" array, which the view may not know) get an id there;
  *  - node URLs fit REF_URL_MAX, have no trailing '/', and node sites are
  *    site indexes; site names map back to their index.
  */
@@ -26,6 +28,7 @@
 #include <jansson.h>
 
 #include "error.h"
+#include "manifest.h"
 #include "referral.h"
 #include "testutil.h"
 
@@ -307,6 +310,37 @@ ask(struct referral *r, const uint8_t *data, size_t size,
 	}
 }
 
+/* The node itself holds refs the view may not know: each well-formed
+ * one gets an image id, on a node. */
+static void
+self_extra(struct referral *r, json_t *a)
+{
+	const char *refs[NPROBE];
+	size_t i, n = 0;
+	json_t *x;
+
+	json_array_foreach(a, i, x) if (json_is_string(x) && n < NPROBE)
+	        refs[n++] = json_string_value(x);
+	CHECK(referral_self(r, 0, refs, n) == 0);
+	for (i = 0; i < n && referral_self_index(r) >= 0; i++) {
+		char name[160];
+		const char *at = strrchr(refs[i], '@');
+		unsigned long v;
+		char *end;
+
+		if (at == NULL || (size_t)(at - refs[i]) >= sizeof(name) ||
+		        at[1] < '1' || at[1] > '9')
+			continue;
+		v = strtoul(at + 1, &end, 10);
+		if (*end != '\0' || v > UINT32_MAX)
+			continue;
+		memcpy(name, refs[i], (size_t)(at - refs[i]));
+		name[at - refs[i]] = '\0';
+		if (manifest_name_valid(name))
+			CHECK(referral_image(r, name, (uint32_t)v) >= 0);
+	}
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -344,6 +378,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	ask(r, data, size, &pr, stale);
 	CHECK(referral_self(r, size & 1, (const char *const *)pr.refs,
 	              pr.nrefs) == 0);
+	ask(r, data, size, &pr, stale);
+	self_extra(r, json_object_get(v, "x_self"));
 	ask(r, data, size, &pr, stale);
 	CHECK(referral_self(r, 0, NULL, 0) == 0);
 	ask(r, data, size, &pr, stale);

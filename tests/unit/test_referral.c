@@ -534,6 +534,8 @@ test_self(void)
 	static const char *const u24[] = {"ubuntu@24"};
 	static const char *const d3[] = {"debian@3"};
 	static const char *const odd[] = {"arch@9", "debian@3", "debian@99"};
+	static const char *const bad[] = {
+	        "zeta@1", "zeta@0", "no version", "zeta@1", "debian@3"};
 	struct referral *r;
 	struct ref_client c;
 	struct pick p;
@@ -560,14 +562,32 @@ test_self(void)
 	EXPECT_STR(rt_targets(r, &p), "n2,primary");
 	rt_choose(r, "lyon", "ubuntu", 24, &c, T0, &p);
 	EXPECT_STR(rt_targets(r, &p), "n1,n2,primary");
-	/* Refs the view does not know are ignored. */
-	CU_ASSERT_EQUAL(referral_self(r, 0, odd, 3), 0);
+	/* Refs the view does not know yet count too (the view lags what
+	 * the node has just finished); only the node itself holds them. */
 	CU_ASSERT_EQUAL(referral_image(r, "arch", 9), -1);
-	CU_ASSERT_EQUAL(referral_image(r, "debian", 99), -1);
+	CU_ASSERT_EQUAL(referral_self(r, 0, odd, 3), 0);
+	CU_ASSERT(referral_image(r, "arch", 9) >= 0);
+	CU_ASSERT(referral_image(r, "debian", 99) >= 0);
+	CU_ASSERT_NOT_EQUAL(
+	        referral_image(r, "arch", 9), referral_image(r, "debian", 99));
+	CU_ASSERT_EQUAL(referral_image(r, "arch", 8), -1);
 	rt_choose(r, "lyon", "debian", 3, &c, T0, &p);
+	EXPECT_STR(rt_targets(r, &p), "n1,primary");
+	rt_choose(r, "lyon", "debian", 99, &c, T0, &p);
+	EXPECT_STR(rt_targets(r, &p), "n1,primary");
+	EXPECT_VERDICT(r, &p, "n2", REF_NO_IMAGE);
+	rt_choose(r, "lyon", "arch", 9, &c, T0, &p);
 	EXPECT_STR(rt_targets(r, &p), "n1,primary");
 	rt_choose(r, "lyon", "ubuntu", 24, &c, T0, &p);
 	EXPECT_STR(rt_targets(r, &p), "n2,primary");
+	/* Malformed refs and duplicates; a later call forgets the extras. */
+	CU_ASSERT_EQUAL(referral_self(r, 0, bad, 5), 0);
+	CU_ASSERT_EQUAL(referral_image(r, "arch", 9), -1);
+	CU_ASSERT(referral_image(r, "zeta", 1) >= 0);
+	rt_choose(r, "lyon", "zeta", 1, &c, T0, &p);
+	EXPECT_STR(rt_targets(r, &p), "n1,primary");
+	rt_choose(r, "lyon", "debian", 3, &c, T0, &p);
+	EXPECT_STR(rt_targets(r, &p), "n1,primary");
 	/* Nothing at all. */
 	CU_ASSERT_EQUAL(referral_self(r, 0, NULL, 0), 0);
 	rt_choose(r, "lyon", "debian", 3, &c, T0, &p);
