@@ -73,6 +73,7 @@ store_init(
         const char *dir, const struct store_opts *o, char *why, size_t whylen)
 {
 	struct chunker ck;
+	struct chunkstore *cs;
 	struct sign_key *key = NULL;
 	uint8_t pub[SIGN_PUB_LEN];
 	char path[PATH_MAX], text[512];
@@ -101,6 +102,12 @@ store_init(
 	             &ix, path, o->map_size, o->map_max, why, whylen)) != 0)
 		return rc;
 	index_close(&ix);
+	/* The chunk directories too (4,096 buckets), so the first import
+	 * does not pay for them. */
+	if ((rc = chunkstore_open_local(dir, 0, &cs)) < 0)
+		return bl_why(why, whylen, rc, "%s/chunks: %s", dir,
+		        bl_strerror(rc));
+	chunkstore_close(cs);
 	path_join(path, sizeof(path), dir, "keys");
 	if ((rc = fs_mkdirs(path, 0700)) < 0)
 		return bl_why(why, whylen, rc, "%s: %s", path, bl_strerror(rc));
