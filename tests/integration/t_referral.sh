@@ -24,7 +24,9 @@
 # pass blmark=site-NAME, which the guest prints.
 #
 # Cases: A's client boots from node A (the primary silent); B's client,
-# relayed, is referred by the primary to node A; pxeguest v2 that A cannot
+# relayed, is referred by the primary to node A; node A at its transfer
+# limit (boot_transfer_limit = 2, two slow downloads) sends even its own
+# clients to the primary, and explain shows it busy; pxeguest v2 that A cannot
 # complete (its windows closed): node A refers its client to the primary,
 # and a file it lacks is a 302 to the primary; node A down: the primary
 # answers A's relayed client itself.  `referral explain` at each step.
@@ -255,6 +257,68 @@ ck "the primary referred B's UEFI PXE client to node A for snponly.efi (TFTP fro
 	'grep -Eq "dhcp $(pxe_mac bu) arch 7 \(x64 UEFI\) \(relayed\) on 67: OFFER ipxe/snponly.efi from $NA.2; site b \(giaddr\) -> $NODE \(referred\)" "$T/p.log" &&
 	 grep -Eq "dhcp $(pxe_mac bu) arch 7 \(x64 UEFI\) iPXE \(relayed\) on 67: OFFER http://$NA.2:80/boot.ipxe" "$T/p.log" &&
 	 kernel_from "$T/n.log" bu @1 && no_kernel_from "$T/p.log" bu || show bu'
+
+# --- node A at its transfer limit -----------------------------------------------
+# Restarted with boot_transfer_limit = 2, node A holds two slow downloads
+# of the 8 MB kernel (more than the sockets buffer):
+# busy, it sends even its own clients to the primary, and says so in its
+# heartbeat; free again once they end.
+drop_pid() { # PID: no longer ours to stop
+	local p keep=()
+	for p in "${PIDS[@]}"; do [ "$p" = "$1" ] || keep+=("$p"); done
+	PIDS=("${keep[@]}")
+}
+kill "$NPID"
+wait "$NPID" 2>/dev/null || true
+drop_pid "$NPID"
+printf 'boot_transfer_limit = 2\n' >>"$T/n/dist.conf"
+NL=$(wc -l <"$T/n.log")
+ip netns exec "$NSN" "$D" --config "$T/n/dist.conf" 2>>"$T/n.log" &
+NPID=$!
+PIDS+=("$NPID")
+since() { tail -n +"$((NL + 1))" "$T/n.log" | grep -Eq -- "$1"; } # PATTERN: logged since the restart
+wait_since() { # PATTERN SECONDS
+	local i
+	for i in $(seq $(($2 * 5))); do since "$1" && return 0; sleep 0.2; done
+	return 1
+}
+MAC_S=52-54-00-00-00-09
+script_a() { # the script node A gives a client of site a, in $T/script.ipxe
+	ip netns exec "$NSA" curl -sf --max-time 5 -o "$T/script.ipxe" \
+		"http://$NA.2:80/boot.ipxe?mac=$MAC_S&arch=0"
+}
+ck "node A restarts with boot_transfer_limit = 2 and publishes again" \
+	'wait_since "boot files of site a: .* published" 30'
+ck "node A, below its limit, sends its own client to itself first, then the primary" \
+	'script_a && since "boot.ipxe mac ${MAC_S//-/:} arch 0: site a \(client address\): .guest. from here primary$" ||
+	 { cat "$T/script.ipxe"; false; }'
+SLOW=()
+for _ in 1 2; do
+	ip netns exec "$NSA" curl -s --limit-rate 2k -o /dev/null --max-time 120 \
+		"http://$NA.2:80/boot/pxeguest@1/vmlinuz" &
+	SLOW+=("$!")
+	PIDS+=("$!")
+done
+ck "two slow downloads: node A is at its limit" \
+	'wait_since "boot: 2 transfers: at the transfer limit" 10'
+ck "busy, node A sends its own client to the primary" \
+	'script_a && since "boot.ipxe mac ${MAC_S//-/:} arch 0: site a \(client address\): .guest. from primary$" &&
+	 grep -q "http://$HQ.1:80/" "$T/script.ipxe" && ! grep -q "http://$NA.2:80/" "$T/script.ipxe" ||
+	 { cat "$T/script.ipxe"; false; }'
+ck "the heartbeat carries it: explain shows node A busy, the primary taken" \
+	'for _ in $(seq 20); do
+		explain --mac $MAC_X --ip $NA.50 && [ "$(verdict "$NODE")" = busy ] && break; sleep 0.5
+	 done
+	 [ "$(verdict "$NODE")" = busy ] && [ "$(verdict primary)" = taken ] ||
+	 { cat "$T/explain.json" "$T/explain.err"; false; }'
+for p in "${SLOW[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; drop_pid "$p"; done
+ck "the downloads end: node A is free again and takes its clients back" \
+	'wait_since "boot: [0-9]+ transfers: below the transfer limit again" 10 &&
+	 for _ in $(seq 20); do
+		explain --mac $MAC_X --ip $NA.50 && [ "$(verdict "$NODE")" = taken ] && break; sleep 0.5
+	 done
+	 [ "$(verdict "$NODE")" = taken ] || { cat "$T/explain.json" "$T/explain.err"; false; }'
+elapsed "busy and free again"
 
 # --- pxeguest v2, which A cannot complete: its windows are closed ----------------
 day=$(date -u -d '+3 days' +%a | tr 'A-Z' 'a-z')
