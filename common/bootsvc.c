@@ -740,7 +740,7 @@ entry_file(const struct bootsvc *b, const char *name)
 
 static int
 plan_redirect(void *arg, const struct sockaddr *peer, const char *name,
-        char *url, size_t urllen)
+        int referred, char *url, size_t urllen)
 {
 	struct bootsvc *b = arg;
 	struct ref_client rc;
@@ -762,6 +762,10 @@ plan_redirect(void *arg, const struct sockaddr *peer, const char *name,
 	for (i = 0; i < ch.n; i++) {
 		if (is_self(b, ch.target[i]))
 			continue; /* it is not here: our view is behind */
+		/* Sent here by another server whose view differs from
+		 * ours: on to the primary only, never back and forth. */
+		if (referred && ch.target[i] != REF_PRIMARY)
+			continue;
 		n = snprintf(url, urllen, "%s/boot/%s",
 		        referral_node_url(b->ref, ch.target[i]), path);
 		if (n < 0 || (size_t)n >= urllen)

@@ -12,7 +12,10 @@
  *                            servers referral chose (ops->script)
  *
  * A boot file not published here that the boot entries name is
- * answered 302 to the server referral chooses for it (ops->redirect).
+ * answered 302 to the server referral chooses for it (ops->redirect),
+ * with "?referred=1" added: a request that carries it and still finds
+ * no file may only go on to the primary, so views that disagree between
+ * nodes cannot bounce a client between them (two hops at most).
  *
  * Anything else is 404; methods other than GET and HEAD are 405.  Plain
  * HTTP is what firmware and iPXE speak; HTTPS (the node's certificate)
@@ -56,10 +59,12 @@ struct httpboot_ops {
 	        char *note, size_t notelen);
 	/*
 	 * name is not published here: 1 with url[urllen] set to send the
-	 * client to a server that has it (302), or 0 (404).
+	 * client to a server that has it (302), or 0 (404).  referred: the
+	 * request came by such a redirect already; only the primary may be
+	 * the next server.
 	 */
 	int (*redirect)(void *arg, const struct sockaddr *peer,
-	        const char *name, char *url, size_t urllen);
+	        const char *name, int referred, char *url, size_t urllen);
 };
 
 struct httpboot_stats {

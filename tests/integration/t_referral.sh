@@ -337,18 +337,25 @@ ck "node A, asked for pxeguest@2/vmlinuz, which it lacks, answers 302 to the pri
 	'for _ in $(seq 10); do
 		r=$(ip netns exec "$NSA" curl -s -o /dev/null --max-time 5 -w "%{http_code} %{redirect_url}" \
 			http://$NA.2:80/boot/pxeguest@2/vmlinuz)
-		[ "$r" = "302 http://$HQ.1:80/boot/pxeguest@2/vmlinuz" ] && break; sleep 0.5
+		[ "$r" = "302 http://$HQ.1:80/boot/pxeguest@2/vmlinuz?referred=1" ] && break; sleep 0.5
 	 done
-	 [ "$r" = "302 http://$HQ.1:80/boot/pxeguest@2/vmlinuz" ] &&
-	 grep -q "http $NA.1:[0-9]*: pxeguest@2/vmlinuz is not here: 302 to http://$HQ.1:80/boot/pxeguest@2/vmlinuz" "$T/n.log" ||
+	 [ "$r" = "302 http://$HQ.1:80/boot/pxeguest@2/vmlinuz?referred=1" ] &&
+	 grep -q "http $NA.1:[0-9]*: pxeguest@2/vmlinuz is not here: 302 to http://$HQ.1:80/boot/pxeguest@2/vmlinuz?referred=1$" "$T/n.log" ||
 	 { echo "#   got: $r"; false; }'
+ck "followed, the redirect ends at the primary, which serves the kernel" \
+	'ip netns exec "$NSA" curl -sfL --max-redirs 3 --max-time 10 -o "$T/k.redir" \
+		http://$NA.2:80/boot/pxeguest@2/vmlinuz && cmp -s "$T/k.redir" "$PXE_KERNEL"'
+ck "node A, asked for it by a client already redirected once, sends it only to the primary" \
+	'r=$(ip netns exec "$NSA" curl -s -o /dev/null --max-time 5 -w "%{http_code} %{redirect_url}" \
+		"http://$NA.2:80/boot/pxeguest@2/vmlinuz?referred=1")
+	 [ "$r" = "302 http://$HQ.1:80/boot/pxeguest@2/vmlinuz?referred=1" ] || { echo "#   got: $r"; false; }'
 ck "node A no longer serves pxeguest/vmlinuz (the newest is v2): a 302 to the primary" \
 	'for _ in $(seq 10); do
 		r=$(ip netns exec "$NSA" curl -s -o /dev/null --max-time 5 -w "%{http_code} %{redirect_url}" \
 			http://$NA.2:80/boot/pxeguest/vmlinuz)
-		[ "$r" = "302 http://$HQ.1:80/boot/pxeguest/vmlinuz" ] && break; sleep 0.5
+		[ "$r" = "302 http://$HQ.1:80/boot/pxeguest/vmlinuz?referred=1" ] && break; sleep 0.5
 	 done
-	 [ "$r" = "302 http://$HQ.1:80/boot/pxeguest/vmlinuz" ] || { echo "#   got: $r"; false; }'
+	 [ "$r" = "302 http://$HQ.1:80/boot/pxeguest/vmlinuz?referred=1" ] || { echo "#   got: $r"; false; }'
 # (Node A knows of v2 once it logs what it would fetch; its boot view
 # follows within a second, before the guest's DHCP at ~3 s.)
 ck "A's guest boots with site a's entry while v2 replicates (marker site-a)" \
