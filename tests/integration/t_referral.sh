@@ -16,6 +16,7 @@
 #                (ISC dhcrelay) to the DHCP server and the primary
 #   blb-ran-PID  node A 10.82.0.2 on A's bridge, default route via .1
 #   blb-rb-PID   B's LAN bridge 10.83.0.1 = B's router, with a relay too
+#   blb-rcn-PID  node C 10.81.0.5 on HQ's bridge (site c, late in the test)
 #
 # The guests are SeaBIOS + the iPXE ROM of ipxe-qemu (e1000), and one
 # OVMF without ROM (its own PXE client, given snponly.efi by TFTP); the
@@ -28,7 +29,9 @@
 # limit (boot_transfer_limit = 2, two slow downloads) sends even its own
 # clients to the primary, and explain shows it busy; pxeguest v2 that A cannot
 # complete (its windows closed): node A refers its client to the primary,
-# and a file it lacks is a 302 to the primary; node A down: the primary
+# and a file it lacks is a 302 to the primary; node C (site c, on HQ's LAN)
+# completes v2: node A's 302 goes to node C, and a request already
+# redirected once goes on to the primary only; node A down: the primary
 # answers A's relayed client itself.  `referral explain` at each step.
 #
 # The relay is ISC dhcrelay (isc-dhcp-relay): it sends a reply back as the
@@ -342,13 +345,9 @@ ck "node A, asked for pxeguest@2/vmlinuz, which it lacks, answers 302 to the pri
 	 [ "$r" = "302 http://$HQ.1:80/boot/pxeguest@2/vmlinuz?referred=1" ] &&
 	 grep -q "http $NA.1:[0-9]*: pxeguest@2/vmlinuz is not here: 302 to http://$HQ.1:80/boot/pxeguest@2/vmlinuz?referred=1$" "$T/n.log" ||
 	 { echo "#   got: $r"; false; }'
-ck "followed, the redirect ends at the primary, which serves the kernel" \
+ck "followed, that redirect ends at the primary, which serves the kernel" \
 	'ip netns exec "$NSA" curl -sfL --max-redirs 3 --max-time 10 -o "$T/k.redir" \
 		http://$NA.2:80/boot/pxeguest@2/vmlinuz && cmp -s "$T/k.redir" "$PXE_KERNEL"'
-ck "node A, asked for it by a client already redirected once, sends it only to the primary" \
-	'r=$(ip netns exec "$NSA" curl -s -o /dev/null --max-time 5 -w "%{http_code} %{redirect_url}" \
-		"http://$NA.2:80/boot/pxeguest@2/vmlinuz?referred=1")
-	 [ "$r" = "302 http://$HQ.1:80/boot/pxeguest@2/vmlinuz?referred=1" ] || { echo "#   got: $r"; false; }'
 ck "node A no longer serves pxeguest/vmlinuz (the newest is v2): a 302 to the primary" \
 	'for _ in $(seq 10); do
 		r=$(ip netns exec "$NSA" curl -s -o /dev/null --max-time 5 -w "%{http_code} %{redirect_url}" \
@@ -364,6 +363,55 @@ ck "node A referred it to the primary, which served its kernel (v2)" \
 	'grep -Eq "dhcp $(pxe_mac a2) arch 0 \(x86 BIOS\) iPXE on 67: OFFER http://$HQ.1:80/boot.ipxe.*; site a \(interface\) -> primary \(referred\)" "$T/n.log" &&
 	 kernel_from "$T/p.log" a2 @2 && no_kernel_from "$T/n.log" a2 || show a2'
 elapsed "a2 booted"
+
+# --- node C, at head office for a site of its own, holds v2 ------------------------
+# Site c (parent hq, wan_cost 20) has node C on HQ's LAN (no DHCP, no
+# TFTP: it only serves files).  Its windows are open: it completes v2,
+# and node A, lacking v2, now sends a client to node C, marking the
+# redirect; a client that arrives marked goes on to the primary only.
+NSC="blb-rcn-$$"
+pxe__netns_add "$NSC"
+ip -n "$NSH" link add vnodec type veth peer name eth0 netns "$NSC"
+ip -n "$NSH" link set vnodec master br0 up
+ip -n "$NSC" addr add $HQ.5/24 dev eth0
+ip -n "$NSC" link set eth0 up
+ip -n "$NSC" route add default via $HQ.1
+site_json c hq 20 10.85.0.0/24
+cli site add c --file "$T/site-c.json" >/dev/null
+tok=$(cli node add c 2>"$T/nodeaddc.err")
+ip netns exec "$NSC" "$D" enroll --primary https://$HQ.1:8443 --ca-sha256 "$FPR" \
+	--token "$tok" --state "$T/c" --url https://$HQ.5:8444 >"$T/c.enroll" 2>&1 ||
+	fatal "enroll c: $(cat "$T/c.enroll")"
+printf 'dhcp = no\ntftp = no\n' >>"$T/c/dist.conf"
+NODEC=$(jq -r .node_id "$T/c/node.json")
+ip netns exec "$NSC" "$D" --config "$T/c/dist.conf" 2>>"$T/c.log" &
+CPID=$!
+PIDS+=("$CPID")
+ck "node C completes pxeguest v2" 'log_wait "$T/c.log" "pxeguest@2 complete" 60'
+ck "node A, lacking v2, sends its client to node C, the redirect marked" \
+	'for _ in $(seq 40); do
+		r=$(ip netns exec "$NSA" curl -s -o /dev/null --max-time 5 -w "%{http_code} %{redirect_url}" \
+			http://$NA.2:80/boot/pxeguest@2/vmlinuz)
+		[ "$r" = "302 http://$HQ.5:80/boot/pxeguest@2/vmlinuz?referred=1" ] && break; sleep 0.5
+	 done
+	 [ "$r" = "302 http://$HQ.5:80/boot/pxeguest@2/vmlinuz?referred=1" ] || { echo "#   got: $r"; false; }'
+ck "followed, that redirect ends at node C, which serves the kernel" \
+	'ip netns exec "$NSA" curl -sfL --max-redirs 3 --max-time 10 -o "$T/k.redir" \
+		http://$NA.2:80/boot/pxeguest@2/vmlinuz && cmp -s "$T/k.redir" "$PXE_KERNEL" &&
+	 grep -q "pxeguest@2/vmlinuz 200 " "$T/c.log"'
+ck "a client redirected once already is sent on to the primary, not to node C" \
+	'r=$(ip netns exec "$NSA" curl -s -o /dev/null --max-time 5 -w "%{http_code} %{redirect_url}" \
+		"http://$NA.2:80/boot/pxeguest@2/vmlinuz?referred=1")
+	 [ "$r" = "302 http://$HQ.1:80/boot/pxeguest@2/vmlinuz?referred=1" ] || { echo "#   got: $r"; false; }'
+kill "$CPID"
+wait "$CPID" 2>/dev/null || true
+drop_pid "$CPID"
+ck "node C stopped: explain shows it unhealthy" \
+	'for _ in $(seq 40); do
+		explain --mac $MAC_X --ip $NA.50 && [ "$(verdict "$NODEC")" = unhealthy ] && break; sleep 0.5
+	 done
+	 [ "$(verdict "$NODEC")" = unhealthy ] || { cat "$T/explain.json" "$T/explain.err"; false; }'
+elapsed "node C done"
 
 # --- node A down --------------------------------------------------------------
 kill "$NPID"
@@ -385,7 +433,7 @@ elapsed "a3 booted"
 
 ck "the primary is still running" 'kill -0 "${PIDS[0]}"'
 stop_all
-for f in p n; do
+for f in p n c; do
 	ck "no sanitizer report in $f.log" '! grep -q "ERROR: AddressSanitizer\|runtime error:\|LeakSanitizer" "$T/$f.log"'
 done
 elapsed "done"
