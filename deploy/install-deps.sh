@@ -13,7 +13,7 @@ test_pkgs=(
 	jq lmdb-utils casync cpio busybox-static util-linux procps
 	xxd rsync nginx-light tftp-hpa atftp tftpd-hpa
 	qemu-system-x86 ipxe-qemu ovmf ipxe dnsmasq-base wrk isc-dhcp-relay
-	systemd dpkg-dev
+	systemd dpkg-dev groff-base
 )
 
 pkgs=("${build_pkgs[@]}")

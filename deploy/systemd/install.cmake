@@ -1,6 +1,6 @@
 # install.cmake - run by `cmake --install` and by cpack (install(SCRIPT)):
-# the systemd units and the sample configurations, with the paths of
-# this installation written into them.
+# the systemd units, the sample configurations and the manual pages, with
+# the paths of this installation written into them.
 #
 # The checked-in units and samples name the packaged paths (/usr/bin,
 # /etc/branchline, /usr/share/doc/branchline).  The prefix is known only
@@ -11,7 +11,7 @@
 #
 # Set by the install(CODE) before this script: BL_SRC (source tree),
 # BL_BUILD (build tree, for scratch files), and GNUInstallDirs' BL_BINDIR,
-# BL_SYSCONFDIR, BL_DOCDIR (relative or absolute).
+# BL_SYSCONFDIR, BL_DOCDIR, BL_MANDIR (relative or absolute).
 
 # bl_full(OUT DIR): DIR as an absolute path under the install prefix.
 function(bl_full out dir)
@@ -59,5 +59,29 @@ endforeach()
 foreach(conf primary dist)
 	bl_put("${BL_SRC}/deploy/conf/${conf}.conf" "${conf}.conf.sample"
 		"${bl_etc}/branchline")
+endforeach()
+
+# The manual pages: the programs' (deploy/man), and the configuration
+# files' made from the samples (deploy/man/conf2man.awk), dated as
+# branchline(1).
+bl_full(bl_man "${BL_MANDIR}")
+foreach(page branchline.1 branchline-primary.8 branchline-dist.8)
+	string(REGEX REPLACE ".*[.]([0-9])$" "\\1" sec "${page}")
+	bl_put("${BL_SRC}/deploy/man/${page}" "${page}" "${bl_man}/man${sec}")
+endforeach()
+file(STRINGS "${BL_SRC}/deploy/man/branchline.1" bl_dd REGEX "^[.]Dd ")
+string(REGEX REPLACE "^[.]Dd " "" bl_date "${bl_dd}")
+foreach(conf primary dist)
+	execute_process(COMMAND awk -v page=branchline-${conf}.conf
+		-v prog=branchline-${conf} -v file=/etc/branchline/${conf}.conf
+		-v "date=${bl_date}" -f "${BL_SRC}/deploy/man/conf2man.awk"
+		"${BL_SRC}/deploy/conf/${conf}.conf"
+		OUTPUT_FILE "${bl_tmp}/${conf}.5.made" RESULT_VARIABLE bl_rc)
+	if(NOT bl_rc EQUAL 0)
+		message(FATAL_ERROR
+			"conf2man.awk failed on deploy/conf/${conf}.conf")
+	endif()
+	bl_put("${bl_tmp}/${conf}.5.made" "branchline-${conf}.conf.5"
+		"${bl_man}/man5")
 endforeach()
 file(REMOVE_RECURSE "${bl_tmp}")
