@@ -39,17 +39,38 @@ string(RANDOM LENGTH 12 bl_rand)
 set(bl_tmp "${BL_BUILD}/bl-install-${bl_rand}")
 file(MAKE_DIRECTORY "${bl_tmp}")
 
-# bl_put(SRC NAME DEST): SRC with this installation's paths, installed
-# as DEST/NAME.
-function(bl_put src name dest)
+# bl_fill(SRC NAME): SRC with this installation's paths, as bl_tmp/NAME.
+function(bl_fill src name)
 	file(READ "${src}" text)
 	string(REPLACE "/usr/bin/branchline" "${bl_bin}/branchline" text "${text}")
 	string(REPLACE "/etc/branchline/" "${bl_etc}/branchline/" text "${text}")
 	string(REPLACE "/usr/share/doc/branchline/" "${bl_doc}/" text "${text}")
 	file(WRITE "${bl_tmp}/${name}" "${text}")
+endfunction()
+
+function(bl_install file dest)
 	file(INSTALL DESTINATION "${dest}" TYPE FILE
 		PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ WORLD_READ
-		FILES "${bl_tmp}/${name}")
+		FILES "${file}")
+endfunction()
+
+# bl_put(SRC NAME DEST): SRC with this installation's paths, installed
+# as DEST/NAME.
+function(bl_put src name dest)
+	bl_fill("${src}" "${name}")
+	bl_install("${bl_tmp}/${name}" "${dest}")
+endfunction()
+
+# bl_put_man(SRC NAME DEST): the same, gzipped as Debian wants manual
+# pages (-n: no name or time inside, the same bytes every build).
+function(bl_put_man src name dest)
+	bl_fill("${src}" "${name}")
+	execute_process(COMMAND gzip -9nf "${bl_tmp}/${name}"
+		RESULT_VARIABLE rc)
+	if(NOT rc EQUAL 0)
+		message(FATAL_ERROR "gzip ${name} failed")
+	endif()
+	bl_install("${bl_tmp}/${name}.gz" "${dest}")
 endfunction()
 
 foreach(unit branchline-primary.service branchline-dist.service)
@@ -61,13 +82,14 @@ foreach(conf primary dist)
 		"${bl_etc}/branchline")
 endforeach()
 
-# The manual pages: the programs' (deploy/man), and the configuration
-# files' made from the samples (deploy/man/conf2man.awk), dated as
-# branchline(1).
+# The manual pages, gzipped: the programs' (deploy/man), and the
+# configuration files' made from the samples (deploy/man/conf2man.awk),
+# dated as branchline(1).
 bl_full(bl_man "${BL_MANDIR}")
 foreach(page branchline.1 branchline-primary.8 branchline-dist.8)
 	string(REGEX REPLACE ".*[.]([0-9])$" "\\1" sec "${page}")
-	bl_put("${BL_SRC}/deploy/man/${page}" "${page}" "${bl_man}/man${sec}")
+	bl_put_man("${BL_SRC}/deploy/man/${page}" "${page}"
+		"${bl_man}/man${sec}")
 endforeach()
 file(STRINGS "${BL_SRC}/deploy/man/branchline.1" bl_dd REGEX "^[.]Dd ")
 string(REGEX REPLACE "^[.]Dd " "" bl_date "${bl_dd}")
@@ -81,7 +103,7 @@ foreach(conf primary dist)
 		message(FATAL_ERROR
 			"conf2man.awk failed on deploy/conf/${conf}.conf")
 	endif()
-	bl_put("${bl_tmp}/${conf}.5.made" "branchline-${conf}.conf.5"
+	bl_put_man("${bl_tmp}/${conf}.5.made" "branchline-${conf}.conf.5"
 		"${bl_man}/man5")
 endforeach()
 file(REMOVE_RECURSE "${bl_tmp}")

@@ -30,13 +30,14 @@ done
 # --- manual pages ----------------------------------------------------------------
 for f in man1/branchline.1 man8/branchline-primary.8 man8/branchline-dist.8 \
 	man5/branchline-primary.conf.5 man5/branchline-dist.conf.5; do
-	ck "installed: share/man/$f, which groff renders without a warning" \
-		'[ -s "$R/share/man/$f" ] && groff -mdoc -Tutf8 -ww -z "$R/share/man/$f" >"$T/groff.out" 2>&1 &&
+	ck "installed: share/man/$f.gz, which groff renders without a warning" \
+		'[ -s "$R/share/man/$f.gz" ] && zcat "$R/share/man/$f.gz" >"$T/page" &&
+		 groff -mdoc -Tutf8 -ww -z "$T/page" >"$T/groff.out" 2>&1 &&
 		 [ ! -s "$T/groff.out" ] || { sed "s/^/    /" "$T/groff.out"; false; }'
 done
 ck "the manual pages name the installed configuration" \
-	'grep -q "^\.Pa $R/etc/branchline/dist.conf" "$R/share/man/man8/branchline-dist.8" &&
-	 grep -q "^\.Nm $R/etc/branchline/primary.conf$" "$R/share/man/man5/branchline-primary.conf.5"'
+	'zgrep -q "^\.Pa $R/etc/branchline/dist.conf" "$R/share/man/man8/branchline-dist.8.gz" &&
+	 zgrep -q "^\.Nm $R/etc/branchline/primary.conf$" "$R/share/man/man5/branchline-primary.conf.5.gz"'
 ck "the units start the installed programs with the installed configuration" \
 	'grep -qx "ExecStart=$R/bin/branchline-primary --config $R/etc/branchline/primary.conf" \
 		"$R/lib/systemd/system/branchline-primary.service" &&
@@ -87,7 +88,7 @@ for d in primary dist; do
 		'[ -s "$T/keys.$d" ] && diff "$T/keys.$d" "$T/have.$d" >"$T/kdiff" ||
 		 { sed "s/^/    /" "$T/kdiff"; false; }'
 	ck "the $d sample drops root: user = branchline" 'grep -qx "user = branchline" "$sample"'
-	sed -n "s/^\.It Cm \([a-z_]*\) No = .*/\1/p" "$R/share/man/man5/branchline-$d.conf.5" |
+	zcat "$R/share/man/man5/branchline-$d.conf.5.gz" | sed -n "s/^\.It Cm \([a-z_]*\) No = .*/\1/p" |
 		sort >"$T/man.$d"
 	ck "branchline-$d.conf(5) describes every key the daemon accepts" \
 		'diff "$T/keys.$d" "$T/man.$d" >"$T/kdiff" || { sed "s/^/    /" "$T/kdiff"; false; }'
@@ -214,8 +215,8 @@ else
 		./usr/lib/systemd/system/branchline-primary.service \
 		./usr/lib/systemd/system/branchline-dist.service ./usr/lib/sysusers.d/branchline.conf \
 		./etc/branchline/primary.conf.sample ./etc/branchline/dist.conf.sample \
-		./usr/share/doc/branchline/DEPLOY.md ./usr/share/man/man8/branchline-dist.8 \
-		./usr/share/man/man5/branchline-dist.conf.5; do
+		./usr/share/doc/branchline/DEPLOY.md ./usr/share/man/man8/branchline-dist.8.gz \
+		./usr/share/man/man5/branchline-dist.conf.5.gz; do
 		ck "the .deb holds $f" 'grep -qx -- "$f" "$T/deb.list"'
 	done
 	ck "the .deb: package branchline, version $VERSION, libraries in Depends" \
@@ -241,7 +242,7 @@ else
 		 grep -qx "ExecStart=/usr/bin/branchline-dist --config /etc/branchline/dist.conf" \
 			"$T/x/usr/lib/systemd/system/branchline-dist.service"'
 	ck "the packaged manual pages name /etc/branchline" \
-		'grep -q "^\.Pa /etc/branchline/dist.conf" "$T/x/usr/share/man/man8/branchline-dist.8"'
+		'zgrep -q "^\.Pa /etc/branchline/dist.conf" "$T/x/usr/share/man/man8/branchline-dist.8.gz"'
 	ck "the packaged branchline-dist runs" '"$T/x/usr/bin/branchline-dist" --version | grep -qx "branchline-dist $VERSION"'
 	# dpkg into a throwaway root: its scripts run here, outside a chroot,
 	# with DPKG_ROOT set, and touch only that root.
