@@ -513,12 +513,33 @@ unescape(const char *v, size_t n, char *out, size_t cap, size_t *len)
 	return 0;
 }
 
+/* The next "key=value" of query *q (a key without '=' has an empty
+ * value), moving *q past it; 0 at the end of the query. */
+static int
+query_next(const char **q, const char **k, size_t *klen, const char **v,
+        size_t *vlen)
+{
+	const char *p = *q, *eq;
+	size_t n;
+
+	if (p == NULL || *p == '\0')
+		return 0;
+	n = strcspn(p, "&");
+	eq = memchr(p, '=', n);
+	*k = p;
+	*klen = eq != NULL ? (size_t)(eq - p) : n;
+	*v = eq != NULL ? eq + 1 : p + n;
+	*vlen = eq != NULL ? n - *klen - 1 : 0;
+	*q = p[n] == '&' ? p + n + 1 : p + n;
+	return 1;
+}
+
 int
 bootplan_query(const char *q, int *arch, char mac[BOOTPLAN_MAC_MAX],
         char *why, size_t whylen)
 {
-	const char *p = q, *amp, *eq;
-	size_t n;
+	const char *k, *v;
+	size_t klen, vlen;
 
 	*arch = -1;
 	mac[0] = '\0';
@@ -526,36 +547,41 @@ bootplan_query(const char *q, int *arch, char mac[BOOTPLAN_MAC_MAX],
 		return 0;
 	if (strlen(q) > 4096)
 		return bl_why(why, whylen, BL_EFORMAT, "query too long");
-	while (*p != '\0') {
-		amp = strchr(p, '&');
-		n = amp != NULL ? (size_t)(amp - p) : strlen(p);
-		eq = memchr(p, '=', n);
-		if (eq != NULL) {
-			size_t klen = (size_t)(eq - p), vlen;
-			char val[64];
+	while (query_next(&q, &k, &klen, &v, &vlen)) {
+		char val[64];
 
-			/* Clients percent-encode (iPXE sends ':' as %3A). */
-			if (unescape(eq + 1, n - klen - 1, val, sizeof(val),
-			            &vlen) != 0)
+		if (v == k + klen)
+			continue; /* no '=' */
+		/* Clients percent-encode (iPXE sends ':' as %3A). */
+		if (unescape(v, vlen, val, sizeof(val), &vlen) != 0)
+			return bl_why(why, whylen, BL_EFORMAT,
+			        "bad or long value in the query");
+		if (klen == 3 && memcmp(k, "mac", 3) == 0) {
+			if (parse_mac(val, vlen, mac) != 0)
 				return bl_why(why, whylen, BL_EFORMAT,
-				        "bad or long value in the query");
-			if (klen == 3 && memcmp(p, "mac", 3) == 0) {
-				if (parse_mac(val, vlen, mac) != 0)
-					return bl_why(why, whylen, BL_EFORMAT,
-					        "mac: not a hardware address "
-					        "(hex pairs joined by ':')");
-			} else if (klen == 4 && memcmp(p, "arch", 4) == 0) {
-				if (parse_arch(val, vlen, arch) != 0)
-					return bl_why(why, whylen, BL_EFORMAT,
-					        "arch: not a number 0..65535 or "
-					        "an arch name (bios, efi-x64, "
-					        "...)");
-			}
+				        "mac: not a hardware address "
+				        "(hex pairs joined by ':')");
+		} else if (klen == 4 && memcmp(k, "arch", 4) == 0) {
+			if (parse_arch(val, vlen, arch) != 0)
+				return bl_why(why, whylen, BL_EFORMAT,
+				        "arch: not a number 0..65535 or an "
+				        "arch name (bios, efi-x64, ...)");
 		}
-		p += n;
-		if (*p == '&')
-			p++;
 	}
+	return 0;
+}
+
+int
+bootplan_query_referred(const char *q)
+{
+	const char *k, *v;
+	size_t klen, vlen;
+
+	while (query_next(&q, &k, &klen, &v, &vlen))
+		if (klen == sizeof(BOOTPLAN_REFERRED_KEY) - 1 &&
+		        memcmp(k, BOOTPLAN_REFERRED_KEY, klen) == 0 &&
+		        vlen == 1 && v[0] == '1')
+			return 1;
 	return 0;
 }
 

@@ -125,6 +125,15 @@ int bootplan_query(const char *q, int *arch, char mac[BOOTPLAN_MAC_MAX],
         char *why, size_t whylen);
 
 /*
+ * A boot file's URL gets "?referred=1" when a server redirects a client
+ * to another (httpboot.h): 1 if query q (NULL: none) carries it among its
+ * parameters, else 0.
+ */
+#define BOOTPLAN_REFERRED_KEY   "referred"
+#define BOOTPLAN_REFERRED_QUERY "?" BOOTPLAN_REFERRED_KEY "=1"
+int bootplan_query_referred(const char *q);
+
+/*
  * The iPXE script for a client of arch (-1: unknown) into out[outlen]
  * (BOOTPLAN_SCRIPT_MAX always suffices for entries site.h allows), NUL
  * terminated.  Returns 0 when it boots an entry, BL_ENOTFOUND when the

@@ -263,28 +263,6 @@ add_header(struct evhttp_request *req, const char *k, const char *v)
 	evhttp_add_header(evhttp_request_get_output_headers(req), k, v);
 }
 
-/* Added to a redirect's URL; marks the request at the next server. */
-#define REFERRED_PARAM "referred=1"
-#define REFERRED       "?" REFERRED_PARAM
-
-/* Does a query string carry referred=1 (among other parameters)? */
-static int
-is_referred(const char *q)
-{
-	size_t n;
-
-	while (q != NULL && *q != '\0') {
-		n = strcspn(q, "&");
-		if (n == sizeof(REFERRED_PARAM) - 1 &&
-		        memcmp(q, REFERRED_PARAM, n) == 0)
-			return 1;
-		q += n;
-		if (*q == '&')
-			q++;
-	}
-	return 0;
-}
-
 static void
 serve_file(struct httpboot *h, struct evhttp_request *req, const char *peer,
         const char *name, int referred)
@@ -305,8 +283,8 @@ serve_file(struct httpboot *h, struct evhttp_request *req, const char *peer,
 
 		if (sa != NULL &&
 		        h->ops->redirect(h->ops->arg, sa, name, referred, url,
-		                sizeof(url) - sizeof(REFERRED)) == 1) {
-			strcat(url, REFERRED);
+		                sizeof(url) - sizeof(BOOTPLAN_REFERRED_QUERY)) == 1) {
+			strcat(url, BOOTPLAN_REFERRED_QUERY);
 			h->st.redirects++;
 			add_header(req, "Location", url);
 			log_info("http %s: %s is not here: 302 to %s", peer,
@@ -496,7 +474,7 @@ on_request(struct evhttp_request *req, void *arg)
 		httpsrv_error(req, peer, 400, "bad file name");
 	} else
 		serve_file(h, req, peer, name,
-		        is_referred(evhttp_uri_get_query(u)));
+		        bootplan_query_referred(evhttp_uri_get_query(u)));
 	free(name);
 }
 

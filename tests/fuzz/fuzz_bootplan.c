@@ -4,7 +4,9 @@
  * one input:
  *
  *  - as a script request's query (bootplan_query): 0 with a mac of hex
- *    pairs and colons and an arch in -1..65535, or BL_EFORMAT;
+ *    pairs and colons and an arch in -1..65535, or BL_EFORMAT; and as a
+ *    file request's (bootplan_query_referred): 0 or 1, 1 only when the
+ *    query holds "referred=1";
  *  - as a Range header for a file whose size comes from the first bytes
  *    (http_range_parse): a range it returns lies within the file;
  *  - as an If-None-Match header against a fixed tag: no crash, 0 or 1;
@@ -100,6 +102,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			CHECK((mac[i] >= '0' && mac[i] <= '9') ||
 			        (mac[i] >= 'a' && mac[i] <= 'f') || mac[i] == ':');
 	}
+
+	r = bootplan_query_referred(s);
+	CHECK(r == 0 || (r == 1 && strstr(s, "referred=1") != NULL));
 
 	for (i = 0; i < 8 && i < size; i++)
 		fsize = fsize << 8 | data[i];

@@ -403,6 +403,41 @@ test_query(void)
 }
 
 static void
+test_query_referred(void)
+{
+	static const struct {
+		const char *q;
+		int want;
+	} cases[] = {
+	        {NULL, 0},
+	        {"", 0},
+	        {"referred=1", 1},
+	        {"mac=52:54:00:00:00:01&referred=1", 1},
+	        {"referred=1&arch=7", 1},
+	        {"a&referred=1&", 1},
+	        {"&&referred=1", 1},
+	        {"referred=0", 0},
+	        {"referred=", 0},
+	        {"referred", 0},
+	        {"referred=11", 0},
+	        {"xreferred=1", 0},
+	        {"referredx=1", 0},
+	        {"mac=referred=1", 0},
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int got = bootplan_query_referred(cases[i].q);
+
+		if (got != cases[i].want)
+			fprintf(stderr, "case %zu: %d\n", i, got);
+		CU_ASSERT_EQUAL(got, cases[i].want);
+	}
+	/* What a redirect appends is what the next server reads. */
+	CU_ASSERT_EQUAL(bootplan_query_referred(&BOOTPLAN_REFERRED_QUERY[1]), 1);
+}
+
+static void
 test_url_path(void)
 {
 	char out[64];
@@ -489,6 +524,7 @@ test_bootplan_register(void)
 	        {"scripts with fallback servers, DHCP entries",
 	                test_script_fallbacks},
 	        {"script request queries", test_query},
+	        {"redirected requests (referred=1)", test_query_referred},
 	        {"hardware addresses", test_mac_parse},
 	        {"the image of a published name", test_name_image},
 	        {"URL path encoding", test_url_path},
