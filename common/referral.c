@@ -348,7 +348,8 @@ referral_self(struct referral *r, int busy, const char *const *images, size_t n)
 		return 0;
 	x = &r->nodes[r->self];
 	x->busy = busy;
-	/* The refs the view does not know, with ids after its own. */
+	/* The refs the view does not know, with ids after its own.  Looked
+	 * up in the view's table only: the old extras are replaced. */
 	if (n > 0 &&
 	        ((img = calloc(n, sizeof(*img))) == NULL ||
 	                (xi = calloc(n, sizeof(*xi))) == NULL)) {
@@ -387,9 +388,9 @@ referral_self(struct referral *r, int busy, const char *const *images, size_t n)
 	free(x->img);
 	x->img = img;
 	x->nimg = 0;
+	/* A malformed ref is in neither table: -1. */
 	for (i = 0; i < n; i++) {
-		int id = self_ref_ok(images[i]) ? ref_image_id(r, images[i])
-		                                : -1;
+		int id = images[i] != NULL ? ref_image_id(r, images[i]) : -1;
 
 		if (id >= 0)
 			x->img[x->nimg++] = id;

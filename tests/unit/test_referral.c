@@ -540,6 +540,7 @@ test_self(void)
 	struct ref_client c;
 	struct pick p;
 	json_t *v = rt_jspec(&image_view);
+	int i;
 
 	memset(&c, 0, sizeof(c));
 	json_object_set_new(v, "self", json_string("n1"));
@@ -596,20 +597,18 @@ test_self(void)
 
 	/* On the primary, and for a node the view does not list yet: a
 	 * no-op. */
-	json_object_set_new(v, "self", json_string(""));
-	r = rt_build_json(v);
-	CU_ASSERT_EQUAL(referral_self_index(r), REF_PRIMARY);
-	CU_ASSERT_EQUAL(referral_self(r, 1, u24, 1), 0);
-	rt_choose(r, "lyon", "debian", 3, &c, T0, &p);
-	EXPECT_STR(rt_targets(r, &p), "n1,primary");
-	referral_free(r);
-	json_object_set_new(v, "self", json_string("n9"));
-	r = rt_build_json(v);
-	CU_ASSERT_EQUAL(referral_self_index(r), REF_NOBODY);
-	CU_ASSERT_EQUAL(referral_self(r, 1, u24, 1), 0);
-	rt_choose(r, "lyon", "debian", 3, &c, T0, &p);
-	EXPECT_STR(rt_targets(r, &p), "n1,primary");
-	referral_free(r);
+	for (i = 0; i < 2; i++) {
+		json_object_set_new(v, "self", json_string(i ? "n9" : ""));
+		r = rt_build_json(v);
+		CU_ASSERT_EQUAL(
+		        referral_self_index(r), i ? REF_NOBODY : REF_PRIMARY);
+		CU_ASSERT_EQUAL(referral_self(r, 1, u24, 1), 0);
+		CU_ASSERT_EQUAL(referral_self(r, 1, odd, 3), 0);
+		CU_ASSERT_EQUAL(referral_image(r, "arch", 9), -1);
+		rt_choose(r, "lyon", "debian", 3, &c, T0, &p);
+		EXPECT_STR(rt_targets(r, &p), "n1,primary");
+		referral_free(r);
+	}
 	json_decref(v);
 }
 
