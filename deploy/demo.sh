@@ -193,13 +193,7 @@ site_json() { # NAME PARENT NET WINDOWS TRICKLE_BPS
 	cat <<EOF
 {"name": "$1", "parent": "$2", "wan_cost": 10, "subnets": ["$3.0/24"],
  "windows": "$4", "trickle_bps": $5, "images": ["debian-netboot", "ipxe"],
- "boot": [{"name": "debian", "arch": "any", "kind": "kernel", "image": "debian-netboot",
-           "kernel": "vmlinuz", "initrd": "initrd.gz",
-           "args": "console=ttyS0 panic=-1 blmark=$1", "default": true},
-          {"name": "ipxe-bios", "arch": "bios", "kind": "program", "image": "ipxe",
-           "program": "undionly.kpxe"},
-          {"name": "ipxe-efi", "arch": "efi-x64", "kind": "program", "image": "ipxe",
-           "program": "snponly.efi"}]}
+ "boot": $(pxe_boot_entries debian-netboot debian "$1")}
 EOF
 }
 trickle_bps=$(numfmt --from=si "$(tr a-z A-Z <<<"${TRICKLE%bit}")")

@@ -163,6 +163,23 @@ pxe_guest() { # [DIR]
 	PXE_INITRD=$dir/initrd.gz
 }
 
+# pxe_boot_entries IMAGE ENTRY MARK: a site's "boot" array (JSON) as the
+# boot tests and the demo use it: entry ENTRY, every arch's default,
+# boots IMAGE's vmlinuz + initrd.gz with blmark=MARK on the command line
+# (the guest prints it); PXE ROMs get iPXE from the image "ipxe"
+# (undionly.kpxe, snponly.efi).
+pxe_boot_entries() {
+	cat <<EOF
+[{"name": "$2", "arch": "any", "kind": "kernel", "image": "$1",
+  "kernel": "vmlinuz", "initrd": "initrd.gz",
+  "args": "console=ttyS0 panic=-1 blmark=$3", "default": true},
+ {"name": "ipxe-bios", "arch": "bios", "kind": "program", "image": "ipxe",
+  "program": "undionly.kpxe"},
+ {"name": "ipxe-efi", "arch": "efi-x64", "kind": "program", "image": "ipxe",
+  "program": "snponly.efi"}]
+EOF
+}
+
 pxe_net() { # NS SUBNET
 	local ns=$1 net=$2
 	pxe__register

@@ -63,13 +63,7 @@ cli -q image upload ipxe undionly.kpxe=/usr/lib/ipxe/undionly.kpxe \
 site() { # MARK: the site with the default entry's blmark
 	cat >"$T/lan.json" <<EOF
 {"name": "lan", "tz": "UTC", "images": ["pxeguest", "ipxe"],
- "boot": [{"name": "guest", "arch": "any", "kind": "kernel", "image": "pxeguest",
-           "kernel": "vmlinuz", "initrd": "initrd.gz",
-           "args": "console=ttyS0 panic=-1 blmark=$1", "default": true},
-          {"name": "ipxe-bios", "arch": "bios", "kind": "program", "image": "ipxe",
-           "program": "undionly.kpxe"},
-          {"name": "ipxe-efi", "arch": "efi-x64", "kind": "program", "image": "ipxe",
-           "program": "snponly.efi"}]}
+ "boot": $(pxe_boot_entries pxeguest guest "$1")}
 EOF
 	cli site set lan --file "$T/lan.json" >/dev/null
 }

@@ -136,13 +136,7 @@ site_json() {
 {"name": "$1", $parent"wan_cost": $3, "tz": "UTC",
  "subnets": ["$4"], "windows": "${5:-}", "trickle_bps": 0,
  "images": ["pxeguest", "ipxe"],
- "boot": [{"name": "guest", "arch": "any", "kind": "kernel", "image": "pxeguest",
-           "kernel": "vmlinuz", "initrd": "initrd.gz",
-           "args": "console=ttyS0 panic=-1 blmark=site-$1", "default": true},
-          {"name": "ipxe-bios", "arch": "bios", "kind": "program", "image": "ipxe",
-           "program": "undionly.kpxe"},
-          {"name": "ipxe-efi", "arch": "efi-x64", "kind": "program", "image": "ipxe",
-           "program": "snponly.efi"}]}
+ "boot": $(pxe_boot_entries pxeguest guest "site-$1")}
 EOF
 }
 site_json hq "" 0 $HQ.0/24
@@ -160,17 +154,41 @@ ck "the primary serves boot for hq (proxyDHCP, TFTP, HTTP)" \
 	 grep -q ":67 " "$T/ss.udp" && grep -q ":69 " "$T/ss.udp" && grep -q ":4011 " "$T/ss.udp" &&
 	 grep -q ":80 " "$T/ss.tcp"'
 
-# --- node A -------------------------------------------------------------------
-tok=$(cli node add a 2>"$T/nodeadd.err")
-FPR=$(grep -o 'ca-sha256 [0-9a-f]*' "$T/nodeadd.err" | cut -d' ' -f2)
-ip netns exec "$NSN" "$D" enroll --primary https://$HQ.1:8443 --ca-sha256 "$FPR" \
-	--token "$tok" --state "$T/n" --url https://$NA.2:8444 >"$T/n.enroll" 2>&1 ||
-	fatal "enroll: $(cat "$T/n.enroll")"
-printf 'dhcp_interfaces = eth0\n' >>"$T/n/dist.conf"
-NODE=$(jq -r .node_id "$T/n/node.json")
-ip netns exec "$NSN" "$D" --config "$T/n/dist.conf" 2>>"$T/n.log" &
-NPID=$!
-PIDS+=("$NPID")
+# --- nodes ----------------------------------------------------------------------
+# node_enroll SITE NS DIR ADDR CONF: a node of SITE enrolled from NS with
+# the token `node add` printed, its state in $T/DIR, child sites reaching
+# it at https://ADDR:8444, CONF appended to its dist.conf; its id in
+# NODE_ID.
+node_enroll() {
+	local tok fpr
+	tok=$(cli node add "$1" 2>"$T/$3.nodeadd") || fatal "node add $1: $(cat "$T/$3.nodeadd")"
+	fpr=$(grep -o 'ca-sha256 [0-9a-f]*' "$T/$3.nodeadd" | cut -d' ' -f2)
+	ip netns exec "$2" "$D" enroll --primary https://$HQ.1:8443 --ca-sha256 "$fpr" \
+		--token "$tok" --state "$T/$3" --url "https://$4:8444" >"$T/$3.enroll" 2>&1 ||
+		fatal "enroll $3: $(cat "$T/$3.enroll")"
+	printf '%s\n' "$5" >>"$T/$3/dist.conf"
+	NODE_ID=$(jq -r .node_id "$T/$3/node.json")
+}
+node_run() { # NS DIR: the node of $T/DIR, logging to $T/DIR.log; its PID in NODE_PID
+	ip netns exec "$1" "$D" --config "$T/$2/dist.conf" 2>>"$T/$2.log" &
+	NODE_PID=$!
+	PIDS+=("$NODE_PID")
+}
+drop_pid() { # PID: no longer ours to stop
+	local p keep=()
+	for p in "${PIDS[@]}"; do [ "$p" = "$1" ] || keep+=("$p"); done
+	PIDS=("${keep[@]}")
+}
+stop_pid() { # PID: ours, stopped and reaped
+	kill "$1" 2>/dev/null || true
+	wait "$1" 2>/dev/null || true
+	drop_pid "$1"
+}
+
+node_enroll a "$NSN" n $NA.2 'dhcp_interfaces = eth0'
+NODE=$NODE_ID
+node_run "$NSN" n
+NPID=$NODE_PID
 wait_n() { log_wait "$T/n.log" "$1" "$2"; } # PATTERN SECONDS
 
 # explain ARGS...: the primary's referral explanation, JSON in $T/explain.json
@@ -266,19 +284,11 @@ ck "the primary referred B's UEFI PXE client to node A for snponly.efi (TFTP fro
 # of the 8 MB kernel (more than the sockets buffer):
 # busy, it sends even its own clients to the primary, and says so in its
 # heartbeat; free again once they end.
-drop_pid() { # PID: no longer ours to stop
-	local p keep=()
-	for p in "${PIDS[@]}"; do [ "$p" = "$1" ] || keep+=("$p"); done
-	PIDS=("${keep[@]}")
-}
-kill "$NPID"
-wait "$NPID" 2>/dev/null || true
-drop_pid "$NPID"
+stop_pid "$NPID"
 printf 'boot_transfer_limit = 2\n' >>"$T/n/dist.conf"
 NL=$(wc -l <"$T/n.log")
-ip netns exec "$NSN" "$D" --config "$T/n/dist.conf" 2>>"$T/n.log" &
-NPID=$!
-PIDS+=("$NPID")
+node_run "$NSN" n
+NPID=$NODE_PID
 since() { tail -n +"$((NL + 1))" "$T/n.log" | grep -Eq -- "$1"; } # PATTERN: logged since the restart
 wait_since() { # PATTERN SECONDS
 	local i
@@ -314,7 +324,7 @@ ck "the heartbeat carries it: explain shows node A busy, the primary taken" \
 	 done
 	 [ "$(verdict "$NODE")" = busy ] && [ "$(verdict primary)" = taken ] ||
 	 { cat "$T/explain.json" "$T/explain.err"; false; }'
-for p in "${SLOW[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; drop_pid "$p"; done
+for p in "${SLOW[@]}"; do stop_pid "$p"; done
 ck "the downloads end: node A is free again and takes its clients back" \
 	'wait_since "boot: [0-9]+ transfers: below the transfer limit again" 10 &&
 	 for _ in $(seq 20); do
@@ -383,15 +393,10 @@ ip -n "$NSC" link set eth0 up
 ip -n "$NSC" route add default via $HQ.1
 site_json c hq 20 10.85.0.0/24
 cli site add c --file "$T/site-c.json" >/dev/null
-tok=$(cli node add c 2>"$T/nodeaddc.err")
-ip netns exec "$NSC" "$D" enroll --primary https://$HQ.1:8443 --ca-sha256 "$FPR" \
-	--token "$tok" --state "$T/c" --url https://$HQ.5:8444 >"$T/c.enroll" 2>&1 ||
-	fatal "enroll c: $(cat "$T/c.enroll")"
-printf 'dhcp = no\ntftp = no\n' >>"$T/c/dist.conf"
-NODEC=$(jq -r .node_id "$T/c/node.json")
-ip netns exec "$NSC" "$D" --config "$T/c/dist.conf" 2>>"$T/c.log" &
-CPID=$!
-PIDS+=("$CPID")
+node_enroll c "$NSC" c $HQ.5 $'dhcp = no\ntftp = no'
+NODEC=$NODE_ID
+node_run "$NSC" c
+CPID=$NODE_PID
 ck "node C completes pxeguest v2" 'log_wait "$T/c.log" "pxeguest@2 complete" 60'
 ck "node A, lacking v2, sends its client to node C, the redirect marked" \
 	'for _ in $(seq 40); do
@@ -411,9 +416,7 @@ ck "a client redirected once already is sent on to the primary, not to node C" \
 	'r=$(ip netns exec "$NSA" curl -s -o /dev/null --max-time 5 -w "%{http_code} %{redirect_url}" \
 		"http://$NA.2:80/boot/pxeguest@2/vmlinuz?referred=1")
 	 [ "$r" = "302 http://$HQ.1:80/boot/pxeguest@2/vmlinuz?referred=1" ] || { echo "#   got: $r"; false; }'
-kill "$CPID"
-wait "$CPID" 2>/dev/null || true
-drop_pid "$CPID"
+stop_pid "$CPID"
 ck "node C stopped: explain shows it unhealthy" \
 	'for _ in $(seq 40); do
 		explain --mac $MAC_X --ip $NA.50 && [ "$(verdict "$NODEC")" = unhealthy ] && break; sleep 0.5
@@ -422,8 +425,7 @@ ck "node C stopped: explain shows it unhealthy" \
 elapsed "node C done"
 
 # --- node A down --------------------------------------------------------------
-kill "$NPID"
-wait "$NPID" 2>/dev/null || true
+stop_pid "$NPID"
 t_kill=$SECONDS
 ck "node A stopped: within 20 s explain shows it unhealthy" \
 	'for _ in $(seq 40); do
