@@ -107,12 +107,17 @@ branch() {
 }
 branch "$NSA" $NA vra 1
 branch "$NSB" $NB vrb 2
-pxe__netns_add "$NSN"
-ip -n "$NSA" link add vnode type veth peer name eth0 netns "$NSN"
-ip -n "$NSA" link set vnode master br0 up
-ip -n "$NSN" addr add $NA.2/24 dev eth0
-ip -n "$NSN" link set eth0 up
-ip -n "$NSN" route add default via $NA.1
+# node_host NS LAN_NS VETH NET.HOST: a node's host NS with eth0 at
+# NET.HOST/24 on LAN_NS's bridge (its end VETH), routed by NET.1.
+node_host() {
+	pxe__netns_add "$1"
+	ip -n "$2" link add "$3" type veth peer name eth0 netns "$1"
+	ip -n "$2" link set "$3" master br0 up
+	ip -n "$1" addr add "$4/24" dev eth0
+	ip -n "$1" link set eth0 up
+	ip -n "$1" route add default via "${4%.*}.1"
+}
+node_host "$NSN" "$NSA" vnode $NA.2
 
 # --- the primary: images, the site tree ----------------------------------------
 PRIMARY_CONF=$'boot_site = hq\nheartbeat = 2'
@@ -385,12 +390,7 @@ elapsed "a2 booted"
 # and node A, lacking v2, now sends a client to node C, marking the
 # redirect; a client that arrives marked goes on to the primary only.
 NSC="blb-rcn-$$"
-pxe__netns_add "$NSC"
-ip -n "$NSH" link add vnodec type veth peer name eth0 netns "$NSC"
-ip -n "$NSH" link set vnodec master br0 up
-ip -n "$NSC" addr add $HQ.5/24 dev eth0
-ip -n "$NSC" link set eth0 up
-ip -n "$NSC" route add default via $HQ.1
+node_host "$NSC" "$NSH" vnodec $HQ.5
 site_json c hq 20 10.85.0.0/24
 cli site add c --file "$T/site-c.json" >/dev/null
 node_enroll c "$NSC" c $HQ.5 $'dhcp = no\ntftp = no'
